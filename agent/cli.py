@@ -1,0 +1,274 @@
+"""The command line. `codex-agent "task"` is `codex-agent run "task"`;
+`codex-agent` alone opens the REPL. Heavy imports stay inside the commands so
+`--help` is instant."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="A terminal coding agent: plans, edits and tests in a sandboxed working copy of your repository.",
+)
+
+# Options every model-using command accepts (contract: DESIGN.md).
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default gpt-5.2-codex).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:11434/v1.")]
+Api = Annotated[Optional[str], typer.Option("--api", help="responses | chat (default: responses for api.openai.com, else chat).")]
+MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Model requests allowed (default 50).")]
+MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", help="Input+output tokens allowed for the run.")]
+MaxCost = Annotated[Optional[float], typer.Option("--max-cost", help="USD allowed for the run (priced models only).")]
+TestCmd = Annotated[Optional[str], typer.Option("--test-cmd", help="Test command (default: pytest when the repo has Python tests).")]
+Apply = Annotated[Optional[bool], typer.Option("--apply/--no-apply", help="Apply the result to your tree without asking, or keep it aside.")]
+Json = Annotated[bool, typer.Option("--json", help="JSON-lines events on stdout (codex exec --json vocabulary).")]
+Trajectory = Annotated[Optional[Path], typer.Option("--trajectory", help="Where to write the trajectory (default: state folder).")]
+Approval = Annotated[Optional[str], typer.Option("--approval", help="read-only | auto | ask (default auto).")]
+Sandbox = Annotated[Optional[str], typer.Option("--sandbox", help="auto | bwrap | process | none (default auto).")]
+AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", help="Let the model read this sensitive file (glob); repeatable.")]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _flags(values: dict[str, Any]) -> dict[str, Any]:
+    renamed = {"allow_secret": "allow_secrets"}
+    return {renamed.get(k, k): v for k, v in values.items() if v is not None and v is not False}
+
+
+def _settings(flags: dict[str, Any]):
+    from agent.config import ConfigError, load_settings
+    from agent.session import repo_root
+
+    try:
+        return load_settings(repo_root(Path.cwd()), flags)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}", EXIT_USAGE)
+
+
+def _fail(message: str, code: int = EXIT_FAILED):
+    typer.echo(f"codex-agent: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What to do, e.g. \"make add() work\". @path attaches a file.")],
+    model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
+    max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None, apply: Apply = None,
+    json: Json = False, trajectory: Trajectory = None, approval: Approval = None, sandbox: Sandbox = None,
+    allow_secret: AllowSecret = None,
+) -> None:
+    """Run one task to completion, show the diff, and apply it if you accept."""
+    settings = _settings(_flags(locals() | {"task": None}))
+    from agent.oneshot import run_task
+
+    raise typer.Exit(run_task(settings, task))
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="A trajectory (.jsonl) recorded by an earlier run.")],
+    apply: Apply = None, json: Json = False, trajectory: Trajectory = None, test_cmd: TestCmd = None,
+    sandbox: Sandbox = None,
+) -> None:
+    """Re-run a recorded session without a model, in a fresh sandbox of this repository."""
+    settings = _settings(_flags(locals() | {"file": None}))
+    from agent.oneshot import replay_trajectory
+
+    raise typer.Exit(replay_trajectory(settings, file))
+
+
+@app.command()
+def repl(
+    model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
+    max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None,
+    approval: Approval = None, sandbox: Sandbox = None, allow_secret: AllowSecret = None,
+) -> None:
+    """Interactive session on one working copy (also: codex-agent with no arguments)."""
+    settings = _settings(_flags(locals()))
+    from agent.repl import repl_main
+
+    raise typer.Exit(repl_main(settings, Path.cwd()))
+
+
+@app.command()
+def batch(
+    file: Annotated[Path, typer.Argument(help="Tasks: JSON lines (or YAML); SWE-bench instances load as they are.")],
+    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Tasks run at once.")] = 2,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: this file's latest batch in the state folder, else a new one).")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again the tasks that failed, errored or ran out of budget.")] = False,
+    swebench_preds: Annotated[bool, typer.Option("--swebench-preds", help="Also write SWE-bench predictions.")] = False,
+    executor: Annotated[str, typer.Option("--executor", help="local | ray")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (with --executor ray).")] = None,
+    rpm: Annotated[Optional[float], typer.Option("--rpm", help="Model requests per minute, over all workers.")] = None,
+    tpm: Annotated[Optional[float], typer.Option("--tpm", help="Model tokens per minute, over all workers.")] = None,
+    cpus_per_task: Annotated[float, typer.Option("--cpus-per-task", help="CPUs Ray reserves per task.")] = 1.0,
+    model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="USD for the whole batch: no new task starts once spent.")] = None,
+    test_cmd: TestCmd = None, sandbox: Sandbox = None,
+) -> None:
+    """Many tasks, each in its own sandbox, in parallel; resumable."""
+    flags = _flags({"model": model, "base_url": base_url, "api": api, "max_steps": max_steps,
+                    "test_cmd": test_cmd, "sandbox": sandbox})
+    settings = _settings(flags)
+    from agent.batch import batch_main
+
+    raise typer.Exit(batch_main(
+        settings, file, jobs=jobs, out=out, retry_failed=retry_failed, swebench_preds=swebench_preds,
+        executor=executor, address=address, max_cost=max_cost, rpm=rpm, tpm=tpm, cpus_per_task=cpus_per_task,
+    ))
+
+
+@app.command()
+def resume(
+    run_id: Annotated[Optional[str], typer.Argument(help="Session id (default: the most recent).")] = None,
+    message: Annotated[Optional[str], typer.Option(
+        "--message", help="What to tell the agent (default in a terminal: open the REPL on the session).")] = None,
+    model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
+    apply: Apply = None, json: Json = False,
+) -> None:
+    """Continue a saved session (conversation and working copy)."""
+    settings = _settings(_flags(locals() | {"run_id": None, "message": None}))
+    if message is None and not json and sys.stdin.isatty() and sys.stdout.isatty():
+        from agent.repl import repl_main
+        from agent.session import load_session_state
+
+        try:
+            state = load_session_state(run_id)
+        except FileNotFoundError as exc:
+            _fail(f"cannot resume: {exc}")
+        raise typer.Exit(repl_main(settings, Path.cwd(), resume=state))
+    from agent.oneshot import resume_session
+
+    raise typer.Exit(resume_session(settings, run_id, message or "Continue the task."))
+
+
+@app.command()
+def runs(
+    run_id: Annotated[Optional[str], typer.Argument(help="A run to act on.")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply that run's changes to your tree.")] = False,
+    discard: Annotated[bool, typer.Option("--discard", help="Delete that run's working copy.")] = False,
+    show: Annotated[bool, typer.Option("--diff", help="Print that run's diff.")] = False,
+) -> None:
+    """List unfinished and kept runs; apply, discard or show one."""
+    from agent.runs_cli import runs_command
+
+    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show))
+
+
+@app.command(name="apply-patch")
+def apply_patch_cmd(
+    patch: Annotated[str, typer.Argument(help="Patch text, a patch file, or - for stdin.")],
+) -> None:
+    """Apply a Codex-format patch (*** Begin Patch) in the current folder."""
+    from tools.patch import run_cli
+
+    raise typer.Exit(run_cli(patch, Path.cwd()))
+
+
+@app.command(name="map")
+def map_cmd(
+    tokens: Annotated[int, typer.Option("--tokens", help="Token budget of the map.")] = 2048,
+) -> None:
+    """Print the repo map the model would get."""
+    from agent.repomap import build_repo_map
+    from agent.session import repo_root
+
+    typer.echo(build_repo_map(repo_root(Path.cwd()), tokens=tokens))
+
+
+@app.command()
+def config(json: Json = False) -> None:
+    """Print the effective settings (the API key masked) and where each came from."""
+    import json as jsonlib
+
+    settings = _settings({})
+    shown = settings.public()
+    if json:
+        typer.echo(jsonlib.dumps(shown, indent=2))
+        return
+    for key, value in shown.items():
+        source = settings.sources.get(key, "default")
+        typer.echo(f"{key:16} {value!s:40} ({source})")
+
+
+@app.command()
+def doctor() -> None:
+    """Check what isolation this machine gives model-run commands, and how to get more."""
+    from sandbox.probe import doctor_report
+
+    worst = EXIT_OK
+    for check, ok, detail in doctor_report():
+        typer.echo(f"{'ok ' if ok else 'NO '} {check}: {detail}")
+        worst = worst if ok else EXIT_FAILED
+    raise typer.Exit(worst)
+
+
+Format = Annotated[str, typer.Option("--format", help="text | json | sarif | markdown")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")]
+FailOn = Annotated[str, typer.Option("--fail-on", help="Exit 1 when a finding is at or above: critical|high|medium|low|info|none.")]
+NoModel = Annotated[bool, typer.Option("--no-model", help="Analysers only (bandit, secret scanner).")]
+
+
+def _review_client(no_model: bool, flags: dict[str, Any]):
+    if no_model:
+        return None
+    from agent.model import ModelError, make_client
+
+    settings = _settings(flags)
+    try:
+        return make_client(model=settings.model, base_url=settings.base_url, api_key=settings.api_key, api=settings.api)
+    except ModelError as exc:
+        _fail(f"{exc} (use --no-model for analysers only)", EXIT_USAGE)
+
+
+@app.command()
+def review(
+    uncommitted: Annotated[bool, typer.Option("--uncommitted", help="Staged, unstaged and untracked changes (default).")] = False,
+    base: Annotated[Optional[str], typer.Option("--base", help="This branch against its merge base with BASE.")] = None,
+    commit: Annotated[Optional[str], typer.Option("--commit", help="One commit.")] = None,
+    patch: Annotated[Optional[str], typer.Option("--patch", help="A unified diff file, or - for stdin.")] = None,
+    all_lines: Annotated[bool, typer.Option("--all", help="Report analyser findings outside the changed lines too.")] = False,
+    no_model: NoModel = False, fmt: Format = "text", output: Output = None, fail_on: FailOn = "none",
+    model: Model = None, base_url: BaseUrl = None, api: Api = None,
+) -> None:
+    """Security review of a diff: analysers, then the model."""
+    from agent.review.commands import review_main
+
+    client = _review_client(no_model, _flags({"model": model, "base_url": base_url, "api": api}))
+    raise typer.Exit(review_main(
+        uncommitted=uncommitted, base=base, commit=commit, patch=patch, all_lines=all_lines, no_model=no_model,
+        fmt=fmt, output=output, fail_on=fail_on, client=client, cwd=Path.cwd(),
+    ))
+
+
+@app.command()
+def audit(
+    path: Annotated[Path, typer.Argument(help="File or folder to audit.")] = Path("."),
+    no_model: NoModel = False, fmt: Format = "text", output: Output = None, fail_on: FailOn = "none",
+    model: Model = None, base_url: BaseUrl = None, api: Api = None,
+) -> None:
+    """Security review of whole files or a folder rather than a diff."""
+    from agent.review.commands import audit_main
+
+    client = _review_client(no_model, _flags({"model": model, "base_url": base_url, "api": api}))
+    raise typer.Exit(audit_main(path, no_model=no_model, fmt=fmt, output=output, fail_on=fail_on,
+                                client=client, cwd=Path.cwd()))
+
+
+def main() -> None:
+    """Entry point: a bare task becomes `run TASK`; no arguments open the REPL."""
+    args = sys.argv[1:] or ["repl"]
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    if args and not args[0].startswith("-") and args[0] not in commands:
+        args = ["run", *args]
+    elif args and args[0].startswith("-") and not {"-h", "--help"} & set(args):
+        # Options before the task: `codex-agent --model x "task"`.
+        args = ["run", *args]
+    app(args=args, prog_name="codex-agent")

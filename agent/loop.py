@@ -1,0 +1,210 @@
+"""The plan -> act -> observe loop.
+
+`Agent.run(prompt)` sends the conversation to the model, executes every tool
+call it makes, feeds the results back, and when the model stops calling tools
+runs the verification gate (the project's tests). Failing tests go back to the
+model as a new observation. Limits are exceptions that carry their own
+message. The loop emits events and knows nothing about terminals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from agent import pricing
+from agent.events import (
+    Compacted,
+    Event,
+    ModelRequested,
+    ModelResponded,
+    Notice,
+    TestsRan,
+    TextDelta,
+    ReasoningDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+    TurnStarted,
+)
+from agent.messages import Message, ModelReply, ToolCall, Usage
+from agent.model import ModelClient, ModelError
+from tools.registry import Registry, ToolContext, ToolResult
+
+TEST_FAILURE_PROMPT = (
+    "The verification gate ran the tests after your last answer and they fail:\n\n{report}\n\n"
+    "Fix the code (not the tests, unless a test is wrong) and answer again when done."
+)
+INTERRUPTED_NOTE = "[The user interrupted this turn.]"
+
+
+@dataclass
+class Limits:
+    max_steps: int = 50
+    max_tokens: int | None = None  # input + output tokens over the whole session
+    max_cost: float | None = None  # USD; only enforceable for priced models
+    tool_output_tokens: int = 6000  # cap of one tool result as the model sees it
+    context_window: int = 256_000
+    compact_at: float = 0.8  # fraction of the window that triggers compaction
+
+
+class LimitReached(Exception):
+    """A budget ran out; the message says which and by how much."""
+
+
+@dataclass
+class Outcome:
+    reason: str  # done | budget | cancelled | error
+    message: str
+    steps: int
+    usage: Usage
+    cost: float | None
+    final_text: str = ""
+    tests_ok: bool | None = None  # None: no test command
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "done"
+
+
+@dataclass
+class Agent:
+    client: ModelClient
+    registry: Registry
+    ctx: ToolContext
+    instructions: str
+    emit: Callable[[Event], None]
+    limits: Limits = field(default_factory=Limits)
+    # Runs the project's tests; None when the project has no test command.
+    verify: Callable[[], ToolResult] | None = None
+    # Applied to every tool output before the model sees it (masking, token cap).
+    filter_output: Callable[[str], str] = lambda text: text
+    history: list[Message] = field(default_factory=list)
+    steps: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float | None = 0.0
+    _context_tokens: int = 0
+    _pending_chars: int = 0
+
+    def run(self, prompt: str) -> Outcome:
+        """One user turn, to completion or until a limit stops it."""
+        self.emit(TurnStarted(prompt))
+        self.history.append(Message(role="user", content=prompt))
+        tests_ok: bool | None = None
+        try:
+            while True:
+                reply = self.step()
+                if reply.message.tool_calls:
+                    continue
+                tests_ok = self.verification_gate()
+                if tests_ok is not False:
+                    return self.finish("done", "finished" if tests_ok is None else "finished; tests pass",
+                                       reply.message.content, tests_ok)
+        except LimitReached as exc:
+            return self.finish("budget", str(exc), tests_ok=tests_ok)
+        except ModelError as exc:
+            return self.finish("error", f"model error: {exc}", tests_ok=tests_ok)
+        except KeyboardInterrupt:
+            self.record_interruption()
+            return self.finish("cancelled", "cancelled by the user", tests_ok=tests_ok)
+
+    def step(self) -> ModelReply:
+        """One model request and the execution of every tool call it makes."""
+        self.check_limits()
+        self.maybe_compact()
+        self.steps += 1
+        self.emit(ModelRequested(self.steps, self.context_tokens()))
+        reply = self.client.complete(
+            self.instructions,
+            self.history,
+            self.registry,
+            on_text=lambda t: self.emit(TextDelta(t)),
+            on_reasoning=lambda t: self.emit(ReasoningDelta(t)),
+        )
+        self.account(reply)
+        self.history.append(reply.message)
+        for call in reply.message.tool_calls:
+            self.execute(call)
+        return reply
+
+    def execute(self, call: ToolCall) -> None:
+        self.emit(ToolStarted(call.id, call.name, call.arguments))
+        result = self.registry.call(call.name, call.arguments, self.ctx)
+        output = self.filter_output(result.output)
+        self.history.append(Message(role="tool", content=output, tool_call_id=call.id))
+        self._pending_chars += len(output)
+        self.emit(ToolFinished(call.id, call.name, call.arguments, result.ok, output, result.data))
+
+    def verification_gate(self) -> bool | None:
+        """Run the tests; on failure hand the report to the model. None: no tests."""
+        if self.verify is None:
+            return None
+        result = self.verify()
+        self.emit(TestsRan(result.ok, result.output, result.data.get("tests", {})))
+        if not result.ok:
+            report = self.filter_output(result.output)
+            self.history.append(Message(role="user", content=TEST_FAILURE_PROMPT.format(report=report)))
+        return result.ok
+
+    def account(self, reply: ModelReply) -> None:
+        self.usage = self.usage + reply.usage
+        step_cost = pricing.cost(reply.model or self.client.model, reply.usage)
+        self.cost = None if step_cost is None or self.cost is None else self.cost + step_cost
+        self._context_tokens = reply.usage.input_tokens + reply.usage.output_tokens
+        self._pending_chars = 0
+        self.emit(ModelResponded(self.steps, reply, step_cost))
+
+    def check_limits(self) -> None:
+        lim = self.limits
+        if self.steps >= lim.max_steps:
+            raise LimitReached(f"step budget reached: {self.steps} of --max-steps {lim.max_steps}")
+        spent = self.usage.input_tokens + self.usage.output_tokens
+        if lim.max_tokens is not None and spent >= lim.max_tokens:
+            raise LimitReached(f"token budget reached: {spent:,} of --max-tokens {lim.max_tokens:,}")
+        if lim.max_cost is not None and self.cost is not None and self.cost >= lim.max_cost:
+            raise LimitReached(f"cost budget reached: ${self.cost:.4f} of --max-cost ${lim.max_cost:.2f}")
+
+    def maybe_compact(self) -> None:
+        from agent import compaction
+
+        if self.context_tokens() < self.limits.context_window * self.limits.compact_at:
+            return
+        before = self.context_tokens()
+        try:
+            self.history, summary = compaction.compact(self.client, self.instructions, self.history)
+        except ModelError as exc:
+            self.emit(Notice(f"compaction failed, continuing with the full history: {exc}"))
+            return
+        self._context_tokens = compaction.history_tokens(self.instructions, self.history, self.client.model)
+        self._pending_chars = 0
+        self.emit(Compacted(before, self._context_tokens, summary))
+
+    def context_tokens(self) -> int:
+        """What the next request will hold: the provider's count for the last
+        request plus an estimate for what was added since (cheap: no tokenizer
+        on the hot path)."""
+        if not self._context_tokens:
+            from agent import compaction
+
+            return compaction.history_tokens(self.instructions, self.history, self.client.model)
+        return self._context_tokens + self._pending_chars // 4
+
+    def record_interruption(self) -> None:
+        self.repair_history()
+        self.history.append(Message(role="user", content=INTERRUPTED_NOTE))
+
+    def repair_history(self) -> None:
+        """Answer tool calls left without a result (an interrupted or killed
+        step), so the history stays valid for every provider."""
+        answered = {m.tool_call_id for m in self.history if m.role == "tool"}
+        for message in reversed(self.history):
+            if message.role == "assistant":
+                for call in message.tool_calls:
+                    if call.id not in answered:
+                        self.history.append(Message(role="tool", content="Cancelled by the user.", tool_call_id=call.id))
+                break
+
+    def finish(self, reason: str, message: str, final_text: str = "", tests_ok: bool | None = None) -> Outcome:
+        outcome = Outcome(reason, message, self.steps, self.usage, self.cost, final_text, tests_ok)
+        self.emit(TurnFinished(reason, message, self.steps, self.usage, self.cost, final_text))
+        return outcome

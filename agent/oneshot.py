@@ -1,0 +1,145 @@
+"""One-shot runs from the shell: `run`, `replay`, `resume`. Each builds a
+Session, runs one turn, shows the diff and decides what lands in the user's
+tree. Returns the process exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+from agent.config import Settings
+from agent.events import Event
+from agent.loop import Outcome
+from agent.model import ModelClient, ModelError
+
+EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
+
+
+def run_task(settings: Settings, task: str) -> int:
+    return _drive(settings, lambda session: session.run(task))
+
+
+def replay_trajectory(settings: Settings, path: Path) -> int:
+    """Feed the recorded model responses back through the loop; tools run for real."""
+    from agent.model import ReplayClient
+    from agent.trajectory import read_trajectory, recorded_prompts, recorded_replies
+
+    if not path.is_file():
+        return _error(f"no trajectory at {path}")
+    records = read_trajectory(path)
+    prompts = recorded_prompts(records)
+    if not prompts:
+        return _error(f"{path} records no task to replay")
+    meta = next((r for r in records if r.get("type") == "meta"), {})
+    client = ReplayClient(recorded_replies(records))
+    client.model = meta.get("model", client.model)
+    settings.max_steps = max(settings.max_steps, len(recorded_replies(records)) + 1)
+
+    def turns(session) -> Outcome:
+        outcome = None
+        for prompt in prompts:
+            outcome = session.run(prompt)
+        return outcome
+
+    # Mentions were expanded when recorded; replay the prompts as sent.
+    return _drive(settings, turns, client=client, map_tokens=0)
+
+
+def resume_session(settings: Settings, run_id: str | None, message: str) -> int:
+    from agent.session import load_session_state
+    from sandbox.workspace import Workspace
+
+    try:
+        state = load_session_state(run_id)
+        workspace = Workspace.load(state["run_id"])
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        return _error(f"cannot resume: {exc}")
+    return _drive(
+        settings, lambda session: session.run(message),
+        workspace=workspace, restore=state, cwd=Path(state.get("cwd", state["source"])),
+    )
+
+
+def _drive(
+    settings: Settings,
+    turn: Callable[..., Outcome],
+    *,
+    client: ModelClient | None = None,
+    workspace=None,
+    restore: dict | None = None,
+    cwd: Path | None = None,
+    map_tokens: int | None = None,
+) -> int:
+    from agent.session import Session
+
+    if map_tokens is not None:
+        settings.map_tokens = map_tokens
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not settings.json
+    view = _view(settings)
+    try:
+        session = Session(
+            settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
+            client=client, workspace=workspace,
+        )
+    except ModelError as exc:
+        return _error(str(exc))
+    try:
+        if restore:
+            session.restore(restore)
+        outcome = turn(session)
+        return _conclude(session, outcome, interactive)
+    finally:
+        session.close()
+
+
+def _view(settings: Settings) -> Callable[[Event], None]:
+    if settings.json:
+        from agent.render_json import JsonLinesRenderer
+
+        return JsonLinesRenderer()
+    from agent.render_rich import TerminalView
+
+    return TerminalView(model=settings.model)
+
+
+def _conclude(session, outcome: Outcome, interactive: bool) -> int:
+    """Show the diff, then apply, keep or leave the run for later."""
+    from agent.diffview import show_diff
+
+    say = (lambda m: print(m, file=sys.stderr)) if session.settings.json else print
+    if outcome.reason == "cancelled":
+        say(f"Interrupted. The working copy is kept: `codex-agent runs {session.run_id} --apply` "
+            f"to apply it, `codex-agent resume {session.run_id}` to continue.")
+        return EXIT_CANCELLED
+    changed = session.workspace.changed_files()
+    if changed and not session.settings.json:
+        show_diff(session.workspace)
+    apply = session.settings.apply
+    if changed and not outcome.ok and apply:
+        say("Not applying: the task did not finish successfully.")
+        apply = False
+    if changed and apply is None:
+        apply = interactive and _confirm(f"Apply {len(changed)} changed file(s) to your working tree?")
+    say(session.finish(bool(apply)))
+    if outcome.ok:
+        return EXIT_OK
+    print(f"codex-agent: {outcome.reason}: {outcome.message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _ask(question: str) -> str:
+    from rich.prompt import Prompt
+
+    return Prompt.ask(question, choices=["y", "n", "always"], default="n")
+
+
+def _confirm(question: str) -> bool:
+    from rich.prompt import Confirm
+
+    return Confirm.ask(question, default=False)
+
+
+def _error(message: str) -> int:
+    print(f"codex-agent: {message}", file=sys.stderr)
+    return EXIT_FAILED

@@ -1,0 +1,266 @@
+"""A session: one working copy, one conversation, one agent — the engine the
+one-shot command, the REPL and batch all drive.
+
+It wires the parts together (workspace, runner, approval, tools, model,
+instructions, trajectory) and keeps the session's state on disk after every
+step so an interrupted run can be inspected and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as _random
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from agent.config import Settings
+from agent.events import Event, EventBus, ModelResponded, Notice, Retrying, RunStarted, ToolFinished, TurnFinished
+from agent.loop import Agent, Limits, Outcome
+from agent.messages import Message, Usage
+from agent.model import ModelClient, make_client
+from agent.trajectory import TrajectoryWriter
+from sandbox.approval import ApprovalPolicy
+from sandbox.runner import Runner
+from sandbox.workspace import Workspace
+from tools import default_registry
+from tools.registry import ToolContext
+
+
+def state_dir() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("codex-agent"))
+
+
+def sessions_dir() -> Path:
+    return state_dir() / "sessions"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + _random.token_hex(3)
+
+
+def repo_root(cwd: Path) -> Path:
+    """The git top level when `cwd` is inside a repository, else `cwd` itself."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return cwd.resolve()
+    return Path(out).resolve()
+
+
+class Session:
+    def __init__(
+        self,
+        settings: Settings,
+        cwd: Path,
+        listeners: list[Callable[[Event], None]],
+        *,
+        ask: Callable[[str], str] | None = None,
+        client: ModelClient | None = None,
+        run_id: str | None = None,
+        workspace: Workspace | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cwd = cwd.resolve()
+        self.source = repo_root(self.cwd)
+        self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
+        self.workspace = workspace or Workspace.create(self.source, run_id=self.run_id)
+        self.runner = Runner(self.workspace.root, mode=settings.sandbox, venv=find_venv(self.source))
+        self.bus = EventBus(*listeners)
+        self.client = client or make_client(
+            model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
+            api=settings.api, stream=settings.stream,
+            on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)),
+        )
+        test_cmd = settings.test_cmd
+        if test_cmd is None:
+            from tools.testing import detect_test_command
+
+            test_cmd = detect_test_command(self.workspace.root)
+        self.ctx = ToolContext(
+            root=self.workspace.root,
+            runner=self.runner,
+            approval=ApprovalPolicy(settings.approval, ask=ask),
+            test_cmd=test_cmd,
+            command_timeout=settings.command_timeout,
+            secret_allow=list(settings.allow_secrets),
+        )
+        self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
+        self.limits = self._limits()
+        self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
+        self.bus.subscribe(self.trajectory)
+        self.bus.subscribe(self._save_on_progress)
+        self.agent = Agent(
+            client=self.client,
+            registry=default_registry(),
+            ctx=self.ctx,
+            instructions=self._instructions(),
+            emit=self.bus,
+            limits=self.limits,
+            verify=self._verify if test_cmd else None,
+            filter_output=self._filter_output,
+        )
+        self.prompts: list[str] = []
+        self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
+        self.workspace.save_meta()
+        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
+        if self.runner.notice:
+            self.bus(Notice(self.runner.notice))
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, prompt: str) -> Outcome:
+        from agent.mentions import expand_mentions
+
+        self.prompts.append(prompt)
+        self.workspace.meta.setdefault("task", prompt)
+        expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets))
+        outcome = self.agent.run(expanded)
+        self.workspace.meta["state"] = outcome.reason
+        self.workspace.save_meta()
+        self.save()
+        return outcome
+
+    def _verify(self):
+        from tools.testing import run_test_command
+
+        return run_test_command(self.ctx)
+
+    def _filter_output(self, text: str) -> str:
+        from agent.tokens import cap_tokens
+        from sandbox.secrets import mask_secrets
+
+        return cap_tokens(mask_secrets(text), self.limits.tool_output_tokens, self.settings.model)
+
+    def _limits(self) -> Limits:
+        from agent.tokens import context_window
+
+        return Limits(
+            max_steps=self.settings.max_steps,
+            max_tokens=self.settings.max_tokens,
+            max_cost=self.settings.max_cost,
+            context_window=self.settings.context_window or context_window(self.settings.model),
+        )
+
+    def _instructions(self) -> str:
+        from agent.prompts import build_instructions
+        from agent.repomap import build_repo_map
+        from agent.rules import load_rules
+
+        env = (
+            f"Sandbox: {self.runner.isolation}; network off; approval mode: {self.settings.approval}.\n"
+            f"Test command: {self.ctx.test_cmd or 'none detected'}."
+        )
+        rel_cwd = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
+        return build_instructions(
+            rules=load_rules(self.workspace.root, self.workspace.root / rel_cwd),
+            repo_map=build_repo_map(self.workspace.root, tokens=self.settings.map_tokens) if self.settings.map_tokens else "",
+            environment=env,
+        )
+
+    # -- the result ----------------------------------------------------------
+
+    def finish(self, apply: bool) -> str:
+        """Apply the changes to the user's tree, or keep them aside; says where they went."""
+        if not self.workspace.changed_files():
+            self.workspace.discard()
+            self._set_state("discarded")
+            return "No changes were made."
+        if apply:
+            result = self.workspace.apply()
+            if not result.ok:
+                kept = self.workspace.keep()
+                self._set_state("kept")
+                return f"Could not apply: {result.message}\n{kept}"
+            self.workspace.discard()
+            self._set_state("applied")
+            return result.message
+        where = self.workspace.keep()
+        self._set_state("kept")
+        return where
+
+    def _set_state(self, state: str) -> None:
+        self.workspace.meta["state"] = state
+        self.save()
+
+    # -- persistence -----------------------------------------------------------
+
+    def _meta(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "source": str(self.source),
+            "workspace": str(self.workspace.root),
+            "model": self.client.model,
+            "cwd": str(self.cwd),
+        }
+
+    def _save_on_progress(self, event: Event) -> None:
+        if isinstance(event, (ModelResponded, ToolFinished, TurnFinished)):
+            self.save()
+
+    def save(self) -> None:
+        """Write the session state atomically: what `codex-agent resume` reads."""
+        agent = getattr(self, "agent", None)
+        if agent is None:
+            return
+        state = {
+            **self._meta(),
+            "prompts": self.prompts,
+            "state": self.workspace.meta.get("state"),
+            "settings": {k: v for k, v in self.settings.public().items() if k != "api_key"},
+            "steps": agent.steps,
+            "usage": asdict(agent.usage),
+            "cost": agent.cost,
+            "trajectory": str(self.trajectory_path),
+            "history": [m.to_dict() for m in agent.history],
+        }
+        path = sessions_dir() / f"{self.run_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def restore(self, state: dict) -> None:
+        """Continue a saved conversation (`resume`)."""
+        self.agent.history = [Message.from_dict(m) for m in state.get("history", [])]
+        self.agent.steps = state.get("steps", 0)
+        self.agent.usage = Usage(**state.get("usage", {}))
+        self.agent.cost = state.get("cost", 0.0)
+        self.prompts = list(state.get("prompts", []))
+        # A run killed mid-step may have tool calls without results.
+        if self.agent.history:
+            self.agent.repair_history()
+
+    def close(self) -> None:
+        self.trajectory.close()
+
+
+def load_session_state(run_id: str | None) -> dict:
+    """The saved state of `run_id`, or of the most recent session."""
+    folder = sessions_dir()
+    if run_id:
+        path = folder / f"{run_id}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved session {run_id!r} in {folder}")
+    else:
+        candidates = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise FileNotFoundError(f"no saved sessions in {folder}")
+        path = candidates[-1]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def find_venv(source: Path) -> Path | None:
+    """The project's own environment: a .venv/venv in the repo, else the active one."""
+    for name in (".venv", "venv"):
+        if (source / name / "bin" / "python").exists():
+            return source / name
+    active = os.environ.get("VIRTUAL_ENV")
+    return Path(active) if active else None

@@ -1,0 +1,109 @@
+"""Harness overhead: everything that is not waiting for the model.
+
+    python3 bench/bench_engine.py
+
+Prints `--help` wall time, time from start to the first model request on a
+2,000-file repository, and per-step overhead against the fake OpenAI server
+answering with zero latency (the gap between one model request and the next
+when the model calls a cheap tool)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_openai import FakeOpenAI, call, text  # noqa: E402
+
+TARGETS = {"--help": 0.3, "first request": 1.0, "per-step overhead": 0.05}
+
+
+def make_repo(root: Path, files: int) -> Path:
+    for i in range(files):
+        pkg = root / f"pkg{i % 40}"
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / f"mod{i}.py").write_text(
+            f"import os\n\n\nclass Thing{i}:\n    def run(self, x: int) -> int:\n        return x + {i}\n\n\n"
+            f"def helper{i}(a, b):\n    return Thing{i}().run(a) * b\n"
+        )
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "init"], cwd=root, check=True)
+    return root
+
+
+def cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agent", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def bench_help(env: dict[str, str]) -> float:
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "agent", "--help"], env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_first_request(repo: Path, env: dict[str, str]) -> float:
+    arrivals: list[float] = []
+
+    def first(_request: dict) -> dict:
+        arrivals.append(time.perf_counter())
+        return text("done")
+
+    with FakeOpenAI([first]) as server:
+        start = time.perf_counter()
+        result = cli(["bench task", "--base-url", server.base_url, "--api", "chat", "--no-apply",
+                      "--test-cmd", "true"], repo, env)
+    if result.returncode != 0:
+        raise SystemExit(f"first-request run failed: {result.stderr}")
+    return arrivals[0] - start
+
+
+def bench_step_overhead(repo: Path, env: dict[str, str], steps: int = 40) -> float:
+    arrivals: list[float] = []
+
+    def timed(turn: dict):
+        def answer(_request: dict) -> dict:
+            arrivals.append(time.perf_counter())
+            return turn
+        return answer
+
+    script = [timed(call("read_file", {"path": "pkg0/mod0.py"})) for _ in range(steps)] + [timed(text("done"))]
+    with FakeOpenAI(script) as server:
+        result = cli(["bench task", "--base-url", server.base_url, "--api", "chat", "--no-apply",
+                      "--test-cmd", "true", "--max-steps", str(steps + 5)], repo, env)
+    if result.returncode != 0:
+        raise SystemExit(f"step run failed: {result.stderr}")
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    return statistics.median(gaps)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+               "NO_COLOR": "1"}
+        env.pop("OPENAI_API_KEY", None)
+        repo = make_repo(tmp_path / "repo", 2000)
+        rows = [
+            ("--help", bench_help(env)),
+            ("first request", bench_first_request(repo, env)),
+            ("per-step overhead", bench_step_overhead(repo, env)),
+        ]
+    print(f"{'engine (2,000-file repo)':28} {'seconds':>9} {'target':>8}  ok")
+    for name, seconds in rows:
+        target = TARGETS[name]
+        print(f"{name:28} {seconds:9.3f} {target:8.2f}  {'yes' if seconds < target else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
