@@ -165,10 +165,13 @@ class Agent:
             raise LimitReached(f"cost budget reached: ${self.cost:.4f} of --max-cost ${lim.max_cost:.2f}")
 
     def maybe_compact(self) -> None:
+        if self.context_tokens() >= self.limits.context_window * self.limits.compact_at:
+            self.compact()
+
+    def compact(self) -> None:
+        """Replace older turns with a model-written summary (also on demand: /compact)."""
         from agent import compaction
 
-        if self.context_tokens() < self.limits.context_window * self.limits.compact_at:
-            return
         before = self.context_tokens()
         try:
             self.history, summary = compaction.compact(self.client, self.instructions, self.history)
@@ -188,6 +191,10 @@ class Agent:
 
             return compaction.history_tokens(self.instructions, self.history, self.client.model)
         return self._context_tokens + self._pending_chars // 4
+
+    def clear_history(self) -> None:
+        self.history.clear()
+        self._context_tokens = self._pending_chars = 0
 
     def record_interruption(self) -> None:
         self.repair_history()

@@ -12,7 +12,7 @@ How to work:
 (edit_file or apply_patch); match the project's style.
 - Verify: run_tests (or shell) after changing code. When you stop calling tools the tests \
 run automatically; failures come back to you.
-- Finish with a short summary of what you changed and why. Ask nothing; the user is not watching.
+- Finish with a short summary of what you changed and why.
 
 Security:
 - Write secure code: parameterized queries, validated input, safe password hashing, no \

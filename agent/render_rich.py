@@ -79,7 +79,7 @@ class TerminalView:
         self.console.print(f"[yellow]model request failed ({escape(e.reason)}); retry {e.attempt} in {e.delay:.1f}s[/]")
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
-        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(_subject(e.name, e.arguments))}")
+        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(tool_subject(e.name, e.arguments))}")
 
     def on_ToolFinished(self, e: ToolFinished) -> None:
         first = e.output.strip().splitlines()[0] if e.output.strip() else ""
@@ -112,15 +112,15 @@ class TerminalView:
 
 
 def format_usage(u: Usage) -> str:
-    cached = f" ({_k(u.cached_input_tokens)} cached)" if u.cached_input_tokens else ""
-    return f"{_k(u.input_tokens)} in{cached} / {_k(u.output_tokens)} out"
+    cached = f" ({short_count(u.cached_input_tokens)} cached)" if u.cached_input_tokens else ""
+    return f"{short_count(u.input_tokens)} in{cached} / {short_count(u.output_tokens)} out"
 
 
 def format_cost(cost: float | None) -> str:
     return "cost unknown (unpriced model)" if cost is None else f"${cost:.4f}"
 
 
-def _k(n: int) -> str:
+def short_count(n: int) -> str:
     return f"{n / 1000:.1f}K" if n >= 1000 else str(n)
 
 
@@ -128,7 +128,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _subject(name: str, raw: str) -> str:
+def tool_subject(name: str, raw: str) -> str:
+    """What a tool call is about, in one short line (its path, command, pattern…)."""
     try:
         args = json.loads(raw)
     except (json.JSONDecodeError, TypeError):

@@ -66,19 +66,17 @@ class Session:
         client: ModelClient | None = None,
         run_id: str | None = None,
         workspace: Workspace | None = None,
+        interactive: bool = False,
     ) -> None:
         self.settings = settings
+        self.interactive = interactive
         self.cwd = cwd.resolve()
         self.source = repo_root(self.cwd)
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
         self.workspace = workspace or Workspace.create(self.source, run_id=self.run_id)
         self.runner = Runner(self.workspace.root, mode=settings.sandbox, venv=find_venv(self.source))
         self.bus = EventBus(*listeners)
-        self.client = client or make_client(
-            model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
-            api=settings.api, stream=settings.stream,
-            on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)),
-        )
+        self.client = client or self._make_client(settings.model)
         test_cmd = settings.test_cmd
         if test_cmd is None:
             from tools.testing import detect_test_command
@@ -113,6 +111,21 @@ class Session:
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
+
+    def _make_client(self, model: str) -> ModelClient:
+        s = self.settings
+        return make_client(
+            model=model, base_url=s.base_url, api_key=s.api_key, api=s.api, stream=s.stream,
+            on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)),
+        )
+
+    def switch_model(self, model: str) -> None:
+        """Go on with another model: same conversation, its own context window."""
+        from agent.tokens import context_window
+
+        self.client = self.agent.client = self._make_client(model)
+        self.settings.model = model
+        self.limits.context_window = self.settings.context_window or context_window(model)
 
     # -- running -------------------------------------------------------------
 
@@ -154,8 +167,10 @@ class Session:
         from agent.repomap import build_repo_map
         from agent.rules import load_rules
 
+        mode = ("interactive: the user reads along and answers questions" if self.interactive
+                else "one-shot: the user is not watching, ask nothing")
         env = (
-            f"Sandbox: {self.runner.isolation}; network off; approval mode: {self.settings.approval}.\n"
+            f"Session: {mode}.\nSandbox: {self.runner.isolation}; network off.\n"
             f"Test command: {self.ctx.test_cmd or 'none detected'}."
         )
         rel_cwd = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()

@@ -1,0 +1,25 @@
+"""The tools the model can call, gathered in one registry."""
+
+from __future__ import annotations
+
+from tools import edit, files, git_commit, patch, search, shell, testing
+from tools.registry import Registry, Tool, ToolContext, ToolResult
+
+__all__ = ["Registry", "Tool", "ToolContext", "ToolResult", "default_registry"]
+
+
+def default_registry() -> Registry:
+    """Every tool, in the order the model sees them."""
+    return Registry(
+        [
+            files.READ_FILE,
+            files.WRITE_FILE,
+            edit.TOOL,
+            patch.TOOL,
+            files.LIST_FILES,
+            search.TOOL,
+            testing.TOOL,
+            shell.TOOL,
+            git_commit.TOOL,
+        ]
+    )

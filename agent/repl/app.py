@@ -124,9 +124,7 @@ class Repl:
         self.session.save()
 
     def clear_conversation(self) -> None:
-        agent = self.session.agent
-        agent.history.clear()
-        agent._context_tokens = 0  # the provider's count was for the old history
+        self.session.agent.clear_history()
         self.session.save()
 
     def open_session(self, state: dict | None = None) -> "Session":
@@ -144,7 +142,8 @@ class Repl:
                 where = f" (its result is kept at {workspace.kept_at})" if workspace.kept_at else ""
                 raise ResumeError(f"cannot resume {workspace.run_id}: its working copy is gone{where}")
             cwd = Path(state.get("cwd") or state["source"])
-        session = Session(self.settings, cwd, [self.view], ask=self.ask_approval, workspace=workspace)
+        session = Session(self.settings, cwd, [self.view], ask=self.ask_approval, workspace=workspace,
+                          interactive=True)
         if state is not None:
             session.restore(state)
         return session
@@ -185,19 +184,8 @@ class Repl:
         self.say(f"Continuing {run_id}. Session {old} is saved with its working copy: /resume {old} returns to it.")
 
     def switch_model(self, name: str) -> None:
-        from agent.events import Retrying
-        from agent.model import make_client
-        from agent.tokens import context_window
-
-        s = self.settings
-        session = self.session
-        client = make_client(
-            model=name, base_url=s.base_url, api_key=s.api_key, api=s.api, stream=s.stream,
-            on_retry=lambda attempt, delay, reason: session.bus(Retrying(attempt, delay, reason)),
-        )
-        session.client = session.agent.client = client
-        s.model = self.view.model = name
-        session.limits.context_window = s.context_window or context_window(name)
+        self.session.switch_model(name)
+        self.view.model = name
 
     def set_approval(self, mode: str) -> None:
         from sandbox.approval import ApprovalPolicy

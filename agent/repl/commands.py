@@ -128,13 +128,7 @@ def _compact(repl: "Repl", arg: str) -> None:
     if len(agent.history) <= compaction.KEEP_RECENT:
         repl.say("Nothing to compact yet: the conversation is short.")
         return
-    # The loop compacts past a threshold; a threshold of 0 makes it compact now.
-    threshold = agent.limits.compact_at
-    agent.limits.compact_at = 0.0
-    try:
-        agent.maybe_compact()
-    finally:
-        agent.limits.compact_at = threshold
+    agent.compact()
     repl.session.save()
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.events import ToolFinished, ToolStarted
-from agent.render_rich import TerminalView, _k, _subject
+from agent.render_rich import TerminalView, short_count, tool_subject
 
 if TYPE_CHECKING:
     from agent.session import Session
@@ -23,7 +23,7 @@ class ReplView(TerminalView):
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
         number = len(self.calls) + 1  # tools run one at a time
-        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(_subject(e.name, e.arguments))} [dim]#{number}[/]")
+        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(tool_subject(e.name, e.arguments))} [dim]#{number}[/]")
 
     def on_ToolFinished(self, e: ToolFinished) -> None:
         self.calls.append(e)
@@ -67,6 +67,6 @@ def toolbar_text(session: "Session") -> str:
     window = session.limits.context_window
     cost = "cost ?" if agent.cost is None else f"${agent.cost:.4f}"
     return (
-        f" {agent.client.model} · step {agent.steps} · context {_k(used)}/{_k(window)} "
+        f" {agent.client.model} · step {agent.steps} · context {short_count(used)}/{short_count(window)} "
         f"({100 * used // max(window, 1)}%) · {cost} · {session.settings.approval}"
     )

@@ -1,0 +1,42 @@
+"""Confine every path the model names to the working copy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class PathError(ValueError):
+    """A path the model may not touch; the message is written for the model."""
+
+
+def resolve_in(root: Path, path: str) -> Path:
+    """Resolve `path` (relative to `root`) and refuse anything outside `root`.
+
+    `..`, absolute paths and symlinks (at any depth, including the last part)
+    that lead outside the working copy are refused. The result need not exist.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise PathError("empty path.")
+    if "\x00" in path:
+        raise PathError("path contains a NUL byte.")
+    root = root.resolve()
+    candidate = Path(path)
+    if candidate.is_absolute():
+        # Models often echo the absolute path they were shown; accept it when it
+        # is inside the working copy.
+        try:
+            candidate = candidate.relative_to(root)
+        except ValueError:
+            raise PathError(f"{path}: absolute paths outside the workspace are not allowed.") from None
+    resolved = Path(os.path.realpath(root / candidate))
+    if resolved != root and root not in resolved.parents:
+        raise PathError(f"{path}: resolves outside the workspace (via '..' or a symlink); refused.")
+    if resolved == root / ".git" or (root / ".git") in resolved.parents:
+        raise PathError(f"{path}: the .git folder is managed by the agent; use git_commit instead.")
+    return resolved
+
+
+def relative(root: Path, path: Path) -> str:
+    """The path as the model should see it: relative to the working copy, with '/'."""
+    return path.resolve().relative_to(root.resolve()).as_posix()
