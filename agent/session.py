@@ -74,7 +74,7 @@ class Session:
         self.source = repo_root(self.cwd)
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
         self.workspace = workspace or Workspace.create(self.source, run_id=self.run_id)
-        self.runner = Runner(self.workspace.root, mode=settings.sandbox, venv=find_venv(self.source))
+        self.runner = Runner.for_workspace(self.workspace, mode=settings.sandbox)
         self.bus = EventBus(*listeners)
         self.client = client or self._make_client(settings.model)
         test_cmd = settings.test_cmd
@@ -270,12 +270,3 @@ def load_session_state(run_id: str | None) -> dict:
             raise FileNotFoundError(f"no saved sessions in {folder}")
         path = candidates[-1]
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def find_venv(source: Path) -> Path | None:
-    """The project's own environment: a .venv/venv in the repo, else the active one."""
-    for name in (".venv", "venv"):
-        if (source / name / "bin" / "python").exists():
-            return source / name
-    active = os.environ.get("VIRTUAL_ENV")
-    return Path(active) if active else None

@@ -1,0 +1,203 @@
+"""Bubblewrap: what works on this machine (probed once), and the command line.
+
+Inside the sandbox the host is read-only; the working copy is writable; /tmp
+is private; the user's home and runtime folder (with ssh/gpg agent sockets)
+are replaced by empty tmpfs; container-engine sockets are masked; the
+repository's .git is read-only; there is no network, an own PID namespace,
+no capabilities (this matters when the agent runs as root) and the whole
+thing dies with the agent.
+
+Many containers forbid some of this — Codex CLI's sandbox then fails outright
+("bwrap: Failed to make / slave", "loopback: Failed RTM_NEWADDR"…). We try the
+full set first and give up one thing at a time, so the strongest
+configuration that works here is used, and we can say which.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pwd
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.python_env import PythonEnv
+
+_SOCKETS = (
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+    "/run/podman/podman.sock",
+    "/run/containerd/containerd.sock",
+)
+
+
+@dataclass(frozen=True)
+class BwrapConfig:
+    path: str
+    unshare_net: bool = True
+    unshare_pid: bool = True
+    mount_proc: bool = True  # a fresh /proc; only with a PID namespace
+
+    @property
+    def reductions(self) -> list[str]:
+        missing = []
+        if not self.unshare_net:
+            missing.append("no network namespace")
+        if not self.unshare_pid:
+            missing.append("no PID namespace")
+        elif not self.mount_proc:
+            missing.append("host /proc")
+        return missing
+
+    def prefix(self, *, network: bool) -> list[str]:
+        flags = [self.path, "--die-with-parent", "--cap-drop", "ALL"]
+        flags += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        if self.unshare_pid:
+            # Everything in a PID namespace dies with its first process, so
+            # killing bwrap kills all; --new-session is then free. Without
+            # one, the command must stay in bwrap's process group so the
+            # timeout can reach its children (and has no terminal to abuse:
+            # bwrap itself is started in a new session).
+            flags += ["--unshare-pid", "--new-session"]
+        if self.unshare_net and not network:
+            flags.append("--unshare-net")
+        flags += ["--ro-bind", "/", "/", "--dev", "/dev"]
+        if self.unshare_pid and self.mount_proc:
+            flags += ["--proc", "/proc"]
+        return flags + ["--tmpfs", "/tmp"]
+
+
+@dataclass(frozen=True)
+class BwrapProbe:
+    config: BwrapConfig | None  # the strongest configuration that works, if any
+    error: str  # the first failure met ("" when the full sandbox works)
+
+
+# Strongest first; network isolation is the last thing given up.
+_CANDIDATES = [
+    (True, True, True),
+    (True, True, False),
+    (True, False, False),
+    (False, True, True),
+    (False, True, False),
+    (False, False, False),
+]
+
+
+@functools.cache
+def probe_bwrap(path: str) -> BwrapProbe:
+    """Try configurations until one runs `true`; cached for the process."""
+    error = ""
+    for net, pid, proc in _CANDIDATES:
+        config = BwrapConfig(path, net, pid, proc)
+        try:
+            done = subprocess.run(
+                [*config.prefix(network=False), "true"],
+                env={"PATH": os.defpath},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return BwrapProbe(None, error or f"{path}: {exc}")
+        if done.returncode == 0:
+            return BwrapProbe(config, error)
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        error = error or (lines[-1] if lines else f"bwrap exited with {done.returncode}")
+    return BwrapProbe(None, error)
+
+
+def fix_hint(error: str) -> str:
+    """How to get the full sandbox back, for a bwrap error message."""
+    text = error.lower()
+    if "rtm_newaddr" in text or "loopback" in text:
+        return "network namespaces are blocked: give the container CAP_NET_ADMIN (docker run --cap-add NET_ADMIN)"
+    if "proc" in text:
+        return "the container masks /proc: docker run --security-opt systempaths=unconfined"
+    return (
+        "namespaces are unavailable: on a host enable unprivileged user namespaces "
+        "(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 "
+        "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap); "
+        "in Docker/Podman run with --security-opt seccomp=unconfined --security-opt apparmor=unconfined "
+        "--cap-add SYS_ADMIN"
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a command sees, worked out once per working copy."""
+
+    root: Path
+    home: Path  # HOME inside: an empty tmpfs over the real home
+    hidden: tuple[Path, ...]  # replaced by empty tmpfs
+    masked: tuple[Path, ...]  # sockets replaced by /dev/null
+    visible: tuple[Path, ...]  # bound back read-only after hiding (interpreter, the repository's .git)
+    git_read_only: tuple[Path, ...]  # inside the writable root, read-only unless git_writable
+    git_writable: tuple[Path, ...]  # what a commit on the task branch writes
+
+    @classmethod
+    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = ()) -> "Layout":
+        homes = _hidden_dirs()
+        common, read_only, writable = _git_paths(root)
+        return cls(
+            root=root,
+            home=homes[0] if homes else Path("/tmp"),
+            hidden=(*homes, *(p for p in hide if p not in homes and p != Path("/"))),
+            masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
+            visible=(*python.mounts, *common),
+            git_read_only=read_only,
+            git_writable=writable,
+        )
+
+    def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool) -> list[str]:
+        args = config.prefix(network=network)
+        for path in self.hidden:
+            args += ["--tmpfs", str(path)]
+        for path in self.masked:
+            args += ["--ro-bind", "/dev/null", str(path)]
+        for path in self.visible:
+            args += ["--ro-bind", str(path), str(path)]
+        # The working copy may itself live under the hidden home or /tmp: bind it last.
+        args += ["--bind", str(self.root), str(self.root)]
+        for path in self.git_writable if git_writable else self.git_read_only:
+            args += ["--bind" if git_writable else "--ro-bind", str(path), str(path)]
+        return args + ["--chdir", str(self.root), "--"]
+
+
+def _hidden_dirs() -> tuple[Path, ...]:
+    homes = [os.environ.get("HOME"), pwd.getpwuid(os.getuid()).pw_dir]
+    runtime = [os.environ.get("XDG_RUNTIME_DIR"), f"/run/user/{os.getuid()}"]
+    found = []
+    for candidate in homes + runtime:
+        if candidate and os.path.isdir(candidate):
+            path = Path(candidate).resolve()
+            if path != Path("/") and path not in found:
+                found.append(path)
+    return tuple(found)
+
+
+def _git_paths(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
+    """(the repository to keep visible, read-only paths, paths a commit writes).
+
+    A plain copy's private .git is a folder inside the working copy. A
+    worktree's .git is a file pointing into the user's repository
+    (.git/worktrees/<id>), which shares the main .git: hooks, config and the
+    user's branches stay read-only even for git_writable — a commit only
+    needs the object store, the worktree's own folder and its branch's refs.
+    """
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return (), (dot_git,), ()
+    if not dot_git.is_file():
+        return (), (), ()
+    admin = Path(dot_git.read_text().removeprefix("gitdir:").strip())
+    admin = (root / admin).resolve()
+    commondir = admin / "commondir"
+    common = (admin / commondir.read_text().strip()).resolve() if commondir.is_file() else admin
+    writable = [admin, common / "objects"]
+    head = (admin / "HEAD").read_text().strip() if (admin / "HEAD").is_file() else ""
+    if head.startswith("ref: refs/heads/"):
+        ref = head.removeprefix("ref: ")
+        writable += [(common / ref).parent, (common / "logs" / ref).parent]
+    return (common,), (dot_git,), tuple(p for p in writable if p.is_dir())

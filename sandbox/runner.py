@@ -1,0 +1,148 @@
+"""Run commands in the working copy under the strongest isolation available.
+
+Modes:
+
+- `auto` (default): bubblewrap when it works here — fully, or reduced to
+  what the kernel/container allows — else plain processes; `notice` then
+  says once what is missing.
+- `bwrap`: bubblewrap or an error (SandboxUnavailable).
+- `process`: plain processes: scrubbed environment, timeout with
+  process-group kill, resource limits. No filesystem or network isolation.
+- `none`: the user's explicit choice: scrubbed environment and timeouts only.
+
+The project's Python environment is used read-only; see sandbox.python_env
+for how it is found and how to point at another interpreter (`venv=`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from sandbox.env import scrubbed_env
+from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
+from sandbox.limits import Limits, protect_own_environment
+from sandbox.process import CommandResult, execute
+from sandbox.python_env import find_venv, python_env
+
+if TYPE_CHECKING:
+    from sandbox.workspace import Workspace
+
+__all__ = ["CommandResult", "Runner", "SandboxUnavailable"]
+
+MODES = ("auto", "bwrap", "process", "none")
+
+
+class SandboxUnavailable(RuntimeError):
+    """mode="bwrap" was asked for and bubblewrap can't run here."""
+
+
+class Runner:
+    def __init__(
+        self,
+        root: Path,
+        mode: str = "auto",
+        venv: Path | None = None,
+        *,
+        limits: Limits | None = None,
+        hide: Sequence[Path] = (),
+    ) -> None:
+        """`hide`: more folders to make invisible under bubblewrap (the user's
+        own tree, whose ignored files may hold secrets such as .env)."""
+        if mode not in MODES:
+            raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.root = Path(root).resolve()
+        self.mode = mode
+        self.python = python_env(self.root, venv)
+        self.limits = limits or Limits()
+        self.notice: str | None = None
+        self._hide = tuple(Path(p).resolve() for p in hide)
+        self._bwrap: BwrapConfig | None = None
+        self._layout: Layout | None = None
+        self._private: Path | None = None
+        if mode in ("auto", "bwrap"):
+            self._choose_bwrap()
+        else:
+            self.isolation = mode
+        if self._bwrap is None or not self._bwrap.unshare_pid:
+            # Commands can see our /proc/<pid>/environ (and the API key in
+            # it) when they share our PID namespace; a non-dumpable process's
+            # /proc files are closed to other processes of the same user.
+            protect_own_environment()
+
+    @classmethod
+    def for_workspace(cls, workspace: "Workspace", mode: str = "auto", **options: Any) -> "Runner":
+        """The Runner for a working copy: the project's venv is looked up in the
+        user's tree (the copy has none), and that tree is hidden."""
+        options.setdefault("venv", find_venv(workspace.source))
+        return cls(workspace.root, mode, hide=[workspace.source], **options)
+
+    def _choose_bwrap(self) -> None:
+        path = shutil.which("bwrap")
+        probe = probe_bwrap(path) if path else None
+        if probe is not None and probe.config is not None:
+            self._bwrap = probe.config
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide)
+            reductions = probe.config.reductions
+            self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
+            if reductions:
+                self.notice = (
+                    f"Sandbox reduced to bubblewrap with {', '.join(reductions)} ({probe.error}). "
+                    f"To fix: {fix_hint(probe.error)}."
+                )
+            return
+        why = f"bubblewrap fails here ({probe.error})" if probe else "bubblewrap is not installed"
+        if self.mode == "bwrap":
+            raise SandboxUnavailable(f"{why}; run `codex-agent doctor` for how to fix it")
+        self.isolation = "process"
+        self.notice = (
+            f"Sandbox reduced: {why}, so commands run as plain processes with a scrubbed environment, "
+            "timeouts and resource limits, but can read your files and reach the network. "
+            "Run `codex-agent doctor` for how to fix it."
+        )
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float = 120.0,
+        max_output_bytes: int = 200_000,
+        git_writable: bool = False,
+        network: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        """Run `command` (a string goes to `bash -c`, no login files) in the working copy.
+
+        `git_writable` lets the command commit on the task branch (for
+        git_commit); `network` keeps the network namespace of the host;
+        `env` adds variables after scrubbing (e.g. GIT_AUTHOR_NAME).
+        Never raises for a failing command: see CommandResult.
+        """
+        argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
+        if self._bwrap is not None and self._layout is not None:
+            argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network) + argv
+            base_env = scrubbed_env(home=self._layout.home, tmp=Path("/tmp"), python=self.python)
+        else:
+            private = self._private_dir()
+            base_env = scrubbed_env(home=private / "home", tmp=private / "tmp", python=self.python)
+        preexec = None if self.mode == "none" else self.limits.preexec(timeout)
+        return execute(
+            argv,
+            cwd=self.root,
+            env={**base_env, **(env or {})},
+            timeout=timeout,
+            max_output_bytes=max_output_bytes,
+            preexec_fn=preexec,
+        )
+
+    def _private_dir(self) -> Path:
+        """HOME and TMPDIR for unsandboxed commands, removed with the Runner."""
+        if self._private is None:
+            self._private = Path(tempfile.mkdtemp(prefix="codex-agent-run-"))
+            (self._private / "home").mkdir()
+            (self._private / "tmp").mkdir()
+            weakref.finalize(self, shutil.rmtree, self._private, True)
+        return self._private
