@@ -1,0 +1,106 @@
+"""The map as text, cut to a token budget.
+
+A short header (entry points, configuration files, tests -> modules) comes
+first, then the definitions best first, grouped under their files, then the
+names of the remaining files. How many ranked entries fit is found by binary
+search on the token count of the rendered text.
+"""
+
+from __future__ import annotations
+
+from agent.repomap.project import ProjectFacts
+from agent.repomap.rank import RankedDef
+from agent.repomap.tags import FileSummary
+from agent.tokens import cap_tokens, count_tokens
+
+HEADER_SHARE = 0.25  # of the budget, at most, for the header
+MAX_ENTRY_POINTS = 12
+MAX_CONFIGS = 20
+
+
+def render_map(
+    summaries: dict[str, FileSummary],
+    file_ranks: dict[str, float],
+    ranked: list[RankedDef],
+    facts: ProjectFacts,
+    tokens: int,
+) -> str:
+    header = _header(len(summaries), facts, file_ranks, int(tokens * HEADER_SHARE))
+    files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
+    entries: list[RankedDef | str] = [*ranked, *files_by_rank]
+
+    def text(n: int) -> str:
+        return header + _body(entries[:n], summaries, files_by_rank)
+
+    # Every entry costs at least a few tokens: no need to search past that.
+    lo, hi = 0, min(len(entries), max(tokens // 3, 1))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_tokens(text(mid)) <= tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    result = text(lo)
+    return result if count_tokens(result) <= tokens else cap_tokens(result, tokens)
+
+
+def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], budget: int) -> str:
+    lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
+    if facts.entry_points:
+        shown = facts.entry_points[:MAX_ENTRY_POINTS]
+        more = len(facts.entry_points) - len(shown)
+        lines.append("Entry points: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
+    if facts.configs:
+        shown = facts.configs[:MAX_CONFIGS]
+        more = len(facts.configs) - len(shown)
+        lines.append("Config files: " + ", ".join(shown) + (f", +{more} more" if more > 0 else ""))
+    if facts.tests:
+        lines.append("Tests → modules they import:")
+        # The tests of the most central modules first.
+        order = sorted(facts.tests, key=lambda t: (-max(file_ranks.get(m, 0.0) for m in facts.tests[t]), t))
+        used = count_tokens("\n".join(lines))
+        for i, test in enumerate(order):
+            line = f"  {test} → {', '.join(facts.tests[test])}"
+            cost = count_tokens(line) + 1
+            if used + cost > budget:
+                lines.append(f"  (+{len(order) - i} more test files)")
+                break
+            lines.append(line)
+            used += cost
+    return "\n".join(lines) + "\n\n"
+
+
+def _body(entries: list[RankedDef | str], summaries: dict[str, FileSummary], files_by_rank: list[str]) -> str:
+    chosen: dict[str, set[int]] = {}
+    listed: list[str] = []  # files shown by name only
+    for entry in entries:
+        if isinstance(entry, str):
+            if entry not in chosen:
+                listed.append(entry)
+        else:
+            _, path, index = entry
+            chosen.setdefault(path, set()).add(index)
+    lines = []
+    for path in files_by_rank:  # most central file first
+        if path not in chosen:
+            continue
+        lines.append(f"{path}:")
+        lines.extend(_outline(summaries[path], chosen[path]))
+    if listed:
+        lines.append("Other files: " + ", ".join(listed))
+    return "\n".join(lines)
+
+
+def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
+    """The chosen definitions in file order, each under its enclosing ones."""
+    defs = summary.defs
+    show = set(chosen)
+    for i in chosen:  # add the enclosing class of a chosen method
+        depth = defs[i].depth
+        for j in range(i - 1, -1, -1):
+            if depth == 0:
+                break
+            if defs[j].depth < depth:
+                show.add(j)
+                depth = defs[j].depth
+    return [f"{'  ' * (defs[i].depth + 1)}{defs[i].signature}" for i in sorted(show)]
