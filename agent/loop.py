@@ -174,7 +174,8 @@ class Agent:
 
         before = self.context_tokens()
         try:
-            self.history, summary = compaction.compact(self.client, self.instructions, self.history)
+            self.history, summary = compaction.compact(
+                self.client, self.instructions, self.history, window=self.limits.context_window)
         except ModelError as exc:
             self.emit(Notice(f"compaction failed, continuing with the full history: {exc}"))
             return

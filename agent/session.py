@@ -99,7 +99,7 @@ class Session:
             client=self.client,
             registry=default_registry(),
             ctx=self.ctx,
-            instructions=self._instructions(),
+            instructions="",  # built at the first turn, focused on its task
             emit=self.bus,
             limits=self.limits,
             verify=self._verify if test_cmd else None,
@@ -134,6 +134,8 @@ class Session:
 
         self.prompts.append(prompt)
         self.workspace.meta.setdefault("task", prompt)
+        if not self.agent.instructions:
+            self.agent.instructions = self._instructions(focus=prompt)
         expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets))
         outcome = self.agent.run(expanded)
         self.workspace.meta["state"] = outcome.reason
@@ -162,9 +164,11 @@ class Session:
             context_window=self.settings.context_window or context_window(self.settings.model),
         )
 
-    def _instructions(self) -> str:
+    def _instructions(self, focus: str) -> str:
+        """The stable prefix of every request: built once per session so
+        providers' prompt caching hits; the repo map leans towards the files
+        and names the first task mentions."""
         from agent.prompts import build_instructions
-        from agent.repomap import build_repo_map
         from agent.rules import load_rules
 
         mode = ("interactive: the user reads along and answers questions" if self.interactive
@@ -176,9 +180,18 @@ class Session:
         rel_cwd = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
         return build_instructions(
             rules=load_rules(self.workspace.root, self.workspace.root / rel_cwd),
-            repo_map=build_repo_map(self.workspace.root, tokens=self.settings.map_tokens) if self.settings.map_tokens else "",
+            repo_map=self._repo_map(focus),
             environment=env,
         )
+
+    def _repo_map(self, focus: str) -> str:
+        from agent.repomap import build_repo_map, focus_from_text
+
+        if not self.settings.map_tokens:
+            return ""
+        files, idents = focus_from_text(focus)
+        return build_repo_map(self.workspace.root, tokens=self.settings.map_tokens,
+                              focus_files=files, focus_idents=idents)
 
     # -- the result ----------------------------------------------------------
 
@@ -189,7 +202,7 @@ class Session:
             self._set_state("discarded")
             return "No changes were made."
         if apply:
-            result = self.workspace.apply()
+            result = self.workspace.apply(self.settings.allow_secrets)
             if not result.ok:
                 kept = self.workspace.keep()
                 self._set_state("kept")

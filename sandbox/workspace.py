@@ -24,7 +24,9 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -199,13 +201,24 @@ class Workspace:
 
     # -- ending the run --------------------------------------------------------
 
-    def apply(self) -> ApplyResult:
+    def apply(self, allow_secrets: Sequence[str] = ()) -> ApplyResult:
         """Merge the changes into the user's tree; on success remove the working copy.
 
         The user's index, their uncommitted edits and untracked files are left
         as they were. If the user edited a changed file meanwhile the edits
-        are merged three-way; if they overlap nothing is written at all.
+        are merged three-way; if they overlap nothing is written at all. A
+        change that adds a secret (or a sensitive file not in `allow_secrets`)
+        is refused whole.
         """
+        leaks = self.secret_findings(allow_secrets)
+        if leaks:
+            where = ", ".join(leaks[:5]) + (f" and {len(leaks) - 5} more" if len(leaks) > 5 else "")
+            return ApplyResult(
+                False,
+                f"Not applied: the change adds what looks like a secret ({where}). Your tree is unchanged; "
+                f"review the change in {self.kept_at or self.root} and bring it over yourself if it is intended.",
+                conflicts=leaks,
+            )
         try:
             changes = tree_changes(**self._where, base=self.base, theirs=self._result_tree())
             folder_git_dir = self.git_dir if self.kind == "copy" else None
@@ -217,6 +230,18 @@ class Workspace:
         else:
             result.message += f" Your tree is unchanged; the agent's work is still in {self.kept_at or self.root}."
         return result
+
+    def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
+        """`path:line (kind)` for every secret the change adds, and every
+        sensitive file it adds, except files the user allowed."""
+        from sandbox.secrets import is_sensitive_path, scan_diff
+
+        found = [f"{f.path} (sensitive file)" for f in self.changed_files()
+                 if f.kind != "delete" and is_sensitive_path(f.path, allow)]
+        for hit in scan_diff(self.diff()):
+            if not any(fnmatchcase(hit.path, glob) for glob in allow):
+                found.append(f"{hit.path}:{hit.line} ({hit.kind})")
+        return found
 
     def keep(self) -> str:
         """Leave the result for later (branch or patch file), remove the working copy."""

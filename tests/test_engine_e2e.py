@@ -160,3 +160,32 @@ def test_replay_reproduces_the_diff(calc_repo: Path, tmp_path: Path) -> None:
     replayed = run_cli(["replay", str(trajectory), "--apply"], clone)
     assert replayed.returncode == 0, replayed.stderr + replayed.stdout
     assert git(clone, "diff") == original_diff
+
+
+FAKE_AWS_KEY = "AKIA" + "Z7QW3XK9PLM2VN4B"  # shaped like an AWS key id, not a real one
+FAKE_AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vLtR2d1"
+
+
+def test_secrets_never_reach_the_model_commands_or_the_users_tree(calc_repo: Path) -> None:
+    # Untracked and not ignored: it is copied into the working copy.
+    (calc_repo / ".env").write_text(f"AWS_SECRET_ACCESS_KEY={FAKE_AWS_SECRET}\n")
+    script = [
+        reply(calls=[call("read_file", {"path": ".env"}), call("shell", {"command": "cat .env; env"})]),
+        call("write_file", {"path": "settings.py", "content": f"AWS_KEY = '{FAKE_AWS_KEY}'\n"}),
+        call("git_commit", {"message": "add settings"}),
+        text("done"),
+    ]
+    with FakeOpenAI(script) as server:
+        result = run_cli(["configure aws", *agent_args(server, "--apply")], calc_repo,
+                         env={"OPENAI_API_KEY": "sk-test-not-a-real-key-1234"})
+    sent = json.dumps([{k: v for k, v in r.items() if k != "_headers"} for r in server.model_requests])
+    assert FAKE_AWS_SECRET not in sent
+    assert "sk-test-not-a-real-key" not in sent
+    tool_results = [m["content"] for m in server.model_requests[1]["messages"] if m["role"] == "tool"]
+    assert "may hold secrets" in tool_results[0]
+    # The commit was refused with the file and line.
+    commit_result = next(m["content"] for m in server.model_requests[3]["messages"][::-1] if m["role"] == "tool")
+    assert "settings.py:1" in commit_result
+    # Apply refused: the user's tree never gets the key.
+    assert not (calc_repo / "settings.py").exists()
+    assert "secret" in (result.stdout + result.stderr).lower()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools import edit, files, git_commit, patch, search, shell, testing
+from tools import edit, files, git_commit, patch, repo_map, search, shell, testing
 from tools.registry import Registry, Tool, ToolContext, ToolResult
 
 __all__ = ["Registry", "Tool", "ToolContext", "ToolResult", "default_registry"]
@@ -21,5 +21,6 @@ def default_registry() -> Registry:
             testing.TOOL,
             shell.TOOL,
             git_commit.TOOL,
+            repo_map.TOOL,
         ]
     )

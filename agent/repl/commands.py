@@ -65,7 +65,7 @@ def _apply(repl: "Repl", arg: str) -> None:
     if not workspace.changed_files():
         repl.say("Nothing to apply: no changes yet.")
         return
-    result = workspace.apply()
+    result = workspace.apply(repl.settings.allow_secrets)
     repl.say(result.message)
     if result.ok:
         repl.continue_after_apply()
