@@ -96,13 +96,25 @@ class Notice(Event):
 
 
 @dataclass
-class TurnFinished(Event):
+class Outcome:
+    """How a turn ended."""
+
     reason: str  # done | budget | cancelled | error
     message: str
     steps: int
     usage: Usage
     cost: float | None
     final_text: str = ""
+    tests_ok: bool | None = None  # None: no test command
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "done"
+
+
+@dataclass
+class TurnFinished(Event):
+    outcome: Outcome
 
 
 Listener = Callable[[Event], None]

@@ -19,6 +19,7 @@ from agent.events import (
     ModelRequested,
     ModelResponded,
     Notice,
+    Outcome,
     TestsRan,
     TextDelta,
     ReasoningDelta,
@@ -50,21 +51,6 @@ class Limits:
 
 class LimitReached(Exception):
     """A budget ran out; the message says which and by how much."""
-
-
-@dataclass
-class Outcome:
-    reason: str  # done | budget | cancelled | error
-    message: str
-    steps: int
-    usage: Usage
-    cost: float | None
-    final_text: str = ""
-    tests_ok: bool | None = None  # None: no test command
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == "done"
 
 
 @dataclass
@@ -214,5 +200,5 @@ class Agent:
 
     def finish(self, reason: str, message: str, final_text: str = "", tests_ok: bool | None = None) -> Outcome:
         outcome = Outcome(reason, message, self.steps, self.usage, self.cost, final_text, tests_ok)
-        self.emit(TurnFinished(reason, message, self.steps, self.usage, self.cost, final_text))
+        self.emit(TurnFinished(outcome))
         return outcome

@@ -64,15 +64,16 @@ class JsonLinesRenderer:
         if isinstance(event, Notice):
             return [self._completed({"type": "notice", "message": event.message})]
         if isinstance(event, TurnFinished):
+            outcome = event.outcome
             usage = {
-                "input_tokens": event.usage.input_tokens,
-                "cached_input_tokens": event.usage.cached_input_tokens,
-                "output_tokens": event.usage.output_tokens,
+                "input_tokens": outcome.usage.input_tokens,
+                "cached_input_tokens": outcome.usage.cached_input_tokens,
+                "output_tokens": outcome.usage.output_tokens,
             }
-            if event.reason == "done":
-                return [{"type": "turn.completed", "usage": usage, "cost_usd": event.cost}]
-            return [{"type": "turn.failed", "reason": event.reason, "error": {"message": event.message},
-                     "usage": usage, "cost_usd": event.cost}]
+            if outcome.ok:
+                return [{"type": "turn.completed", "usage": usage, "cost_usd": outcome.cost}]
+            return [{"type": "turn.failed", "reason": outcome.reason, "error": {"message": outcome.message},
+                     "usage": usage, "cost_usd": outcome.cost}]
         return []
 
     def _new_id(self, call_id: str) -> str:

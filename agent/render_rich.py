@@ -99,10 +99,11 @@ class TerminalView:
 
     def on_TurnFinished(self, e: TurnFinished) -> None:
         self._stop_status()
-        style = "green" if e.reason == "done" else "red"
+        o = e.outcome
+        style = "green" if o.ok else "red"
         self.console.print(
-            f"[{style}]{e.reason}[/]: {escape(e.message)} · {e.steps} steps · "
-            f"{format_usage(e.usage)} · {format_cost(e.cost)}"
+            f"[{style}]{o.reason}[/]: {escape(o.message)} · {o.steps} steps · "
+            f"{format_usage(o.usage)} · {format_cost(o.cost)}"
         )
 
     def _stop_status(self) -> None:
