@@ -43,10 +43,10 @@ def _flags(values: dict[str, Any]) -> dict[str, Any]:
 
 def _settings(flags: dict[str, Any]):
     from agent.config import ConfigError, load_settings
-    from agent.session import repo_root
+    from sandbox.git import project_root
 
     try:
-        return load_settings(repo_root(Path.cwd()), flags)
+        return load_settings(project_root(Path.cwd()), flags)
     except ConfigError as exc:
         _fail(f"configuration error: {exc}", EXIT_USAGE)
 
@@ -178,9 +178,9 @@ def map_cmd(
 ) -> None:
     """Print the repo map the model would get."""
     from agent.repomap import build_repo_map
-    from agent.session import repo_root
+    from sandbox.git import project_root
 
-    typer.echo(build_repo_map(repo_root(Path.cwd()), tokens=tokens))
+    typer.echo(build_repo_map(project_root(Path.cwd()), tokens=tokens))
 
 
 @app.command()

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets as _random
-import subprocess
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -24,35 +21,16 @@ from agent.messages import Message, Usage
 from agent.model import ModelClient, make_client
 from agent.trajectory import TrajectoryWriter
 from sandbox.approval import ApprovalPolicy
+from sandbox.git import project_root
 from sandbox.runner import Runner
-from sandbox.workspace import Workspace
+from sandbox.state import state_dir
+from sandbox.workspace import Workspace, new_run_id
 from tools import default_registry
 from tools.registry import ToolContext
 
 
-def state_dir() -> Path:
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("codex-agent"))
-
-
 def sessions_dir() -> Path:
     return state_dir() / "sessions"
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + _random.token_hex(3)
-
-
-def repo_root(cwd: Path) -> Path:
-    """The git top level when `cwd` is inside a repository, else `cwd` itself."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        return cwd.resolve()
-    return Path(out).resolve()
 
 
 class Session:
@@ -71,7 +49,7 @@ class Session:
         self.settings = settings
         self.interactive = interactive
         self.cwd = cwd.resolve()
-        self.source = repo_root(self.cwd)
+        self.source = project_root(self.cwd)
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
         self.workspace = workspace or Workspace.create(self.source, run_id=self.run_id)
         self.runner = Runner.for_workspace(self.workspace, mode=settings.sandbox)

@@ -84,6 +84,12 @@ def toplevel(path: Path) -> Path | None:
         return None
 
 
+def project_root(path: Path) -> Path:
+    """Where a project starts: the repository's top level, or `path` itself
+    for a plain folder."""
+    return (toplevel(path) or path).resolve()
+
+
 def snapshot_tree(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None) -> str:
     """Write the work tree as it is now — staged, unstaged and untracked files,
     minus ignored ones — as a tree object, without touching the real index.
