@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
-from agent.events import Event
-from agent.loop import Outcome
-from agent.model import ModelClient, ModelError
+from agent.events import Event, Outcome
+
+if TYPE_CHECKING:
+    from agent.model import ModelClient
 
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 
 
 def run_task(settings: Settings, task: str) -> int:
-    return _drive(settings, lambda session: session.run(task))
+    return _drive(settings, lambda session: session.run(task), focus=task)
 
 
 def replay_trajectory(settings: Settings, path: Path) -> int:
@@ -65,13 +66,14 @@ def _drive(
     settings: Settings,
     turn: Callable[..., Outcome],
     *,
-    client: ModelClient | None = None,
+    client: "ModelClient | None" = None,
     workspace=None,
     restore: dict | None = None,
     cwd: Path | None = None,
     map_tokens: int | None = None,
+    focus: str = "",
 ) -> int:
-    from agent.session import Session
+    from agent.session import Session, SessionError
 
     if map_tokens is not None:
         settings.map_tokens = map_tokens
@@ -80,9 +82,9 @@ def _drive(
     try:
         session = Session(
             settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
-            client=client, workspace=workspace,
+            client=client, workspace=workspace, focus=focus,
         )
-    except ModelError as exc:
+    except SessionError as exc:
         return _error(str(exc))
     try:
         if restore:

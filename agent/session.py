@@ -12,25 +12,32 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.events import Event, EventBus, ModelResponded, Notice, Retrying, RunStarted, ToolFinished, TurnFinished
-from agent.loop import Agent, Limits, Outcome
 from agent.messages import Message, Usage
-from agent.model import ModelClient, make_client
 from agent.trajectory import TrajectoryWriter
 from sandbox.approval import ApprovalPolicy
-from sandbox.git import project_root
-from sandbox.runner import Runner
+from sandbox.git import GitError, project_root
+from sandbox.runner import Runner, SandboxUnavailable
 from sandbox.state import state_dir
 from sandbox.workspace import Workspace, new_run_id
 from tools import default_registry
 from tools.registry import ToolContext
 
+if TYPE_CHECKING:
+    from agent.loop import Limits, Outcome
+    from agent.model import ModelClient
+
 
 def sessions_dir() -> Path:
     return state_dir() / "sessions"
+
+
+class SessionError(Exception):
+    """The session could not start; the message says why, for the user."""
 
 
 class Session:
@@ -41,20 +48,41 @@ class Session:
         listeners: list[Callable[[Event], None]],
         *,
         ask: Callable[[str], str] | None = None,
-        client: ModelClient | None = None,
+        client: "ModelClient | None" = None,
         run_id: str | None = None,
         workspace: Workspace | None = None,
         interactive: bool = False,
+        focus: str = "",
     ) -> None:
+        """`focus`: text (usually the task) whose file and identifier names the
+        repo map should lean towards."""
         self.settings = settings
         self.interactive = interactive
         self.cwd = cwd.resolve()
         self.source = project_root(self.cwd)
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
-        self.workspace = workspace or Workspace.create(self.source, run_id=self.run_id)
-        self.runner = Runner.for_workspace(self.workspace, mode=settings.sandbox)
+        # The slow parts start together: the working copy (git: mostly waiting
+        # on subprocesses) and the repo map (of the user's tree, which the new
+        # copy equals) in threads, while this thread imports the model SDK.
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="session-start")
+        copying = None if workspace else pool.submit(Workspace.create, self.source, run_id=self.run_id)
+        self._repo_map: Future[str] = pool.submit(self._build_repo_map, workspace.root if workspace else self.source, focus)
+        pool.shutdown(wait=False)
+        from agent.loop import Agent
+        from agent.model import ModelError
+
+        try:
+            self.workspace = workspace or copying.result()
+            self.runner = Runner.for_workspace(self.workspace, mode=settings.sandbox)
+        except (GitError, OSError, SandboxUnavailable) as exc:
+            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
         self.bus = EventBus(*listeners)
-        self.client = client or self._make_client(settings.model)
+        try:
+            self.client = client or self._make_client(settings.model)
+        except ModelError as exc:
+            if not workspace:
+                self.workspace.discard()
+            raise SessionError(str(exc)) from exc
         test_cmd = settings.test_cmd
         if test_cmd is None:
             from tools.testing import detect_test_command
@@ -90,7 +118,9 @@ class Session:
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
-    def _make_client(self, model: str) -> ModelClient:
+    def _make_client(self, model: str) -> "ModelClient":
+        from agent.model import make_client
+
         s = self.settings
         return make_client(
             model=model, base_url=s.base_url, api_key=s.api_key, api=s.api, stream=s.stream,
@@ -107,13 +137,13 @@ class Session:
 
     # -- running -------------------------------------------------------------
 
-    def run(self, prompt: str) -> Outcome:
+    def run(self, prompt: str) -> "Outcome":
         from agent.mentions import expand_mentions
 
         self.prompts.append(prompt)
         self.workspace.meta.setdefault("task", prompt)
         if not self.agent.instructions:
-            self.agent.instructions = self._instructions(focus=prompt)
+            self.agent.instructions = self._instructions()
         expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets))
         outcome = self.agent.run(expanded)
         self.workspace.meta["state"] = outcome.reason
@@ -132,7 +162,8 @@ class Session:
 
         return cap_tokens(mask_secrets(text), self.limits.tool_output_tokens, self.settings.model)
 
-    def _limits(self) -> Limits:
+    def _limits(self) -> "Limits":
+        from agent.loop import Limits
         from agent.tokens import context_window
 
         return Limits(
@@ -142,10 +173,9 @@ class Session:
             context_window=self.settings.context_window or context_window(self.settings.model),
         )
 
-    def _instructions(self, focus: str) -> str:
+    def _instructions(self) -> str:
         """The stable prefix of every request: built once per session so
-        providers' prompt caching hits; the repo map leans towards the files
-        and names the first task mentions."""
+        providers' prompt caching hits."""
         from agent.prompts import build_instructions
         from agent.rules import load_rules
 
@@ -158,18 +188,20 @@ class Session:
         rel_cwd = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
         return build_instructions(
             rules=load_rules(self.workspace.root, self.workspace.root / rel_cwd),
-            repo_map=self._repo_map(focus),
+            repo_map=self._repo_map.result(),
             environment=env,
         )
 
-    def _repo_map(self, focus: str) -> str:
+    def _build_repo_map(self, root: Path, focus: str) -> str:
         from agent.repomap import build_repo_map, focus_from_text
 
         if not self.settings.map_tokens:
             return ""
         files, idents = focus_from_text(focus)
-        return build_repo_map(self.workspace.root, tokens=self.settings.map_tokens,
-                              focus_files=files, focus_idents=idents)
+        try:
+            return build_repo_map(root, tokens=self.settings.map_tokens, focus_files=files, focus_idents=idents)
+        except Exception as exc:  # the agent works without a map; say why there is none
+            return f"(no repository map: {type(exc).__name__}: {exc})"
 
     # -- the result ----------------------------------------------------------
 
