@@ -46,8 +46,8 @@ def make_repo(root: Path, files: dict[str, str], *, commit: bool = True) -> Path
 
 def run_cli(args: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 120,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The real program, as a user runs it."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
+    """The real program, as a user runs it (from this checkout, whatever is installed)."""
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "agent", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
         timeout=timeout, input=input,
