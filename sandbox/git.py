@@ -4,6 +4,14 @@ Every call is insulated from the caller's environment and the user's hooks:
 repository-location variables (GIT_DIR, GIT_INDEX_FILE…) are dropped so they
 cannot redirect us, hooks are disabled and signing is off, because these
 commits are private bookkeeping, not the user's history.
+
+This git runs outside the sandbox, over a working copy that model-run
+commands write. So it must never start a git inside a repository nested in
+the working copy: that repository's config (core.fsmonitor, filter drivers)
+is the model's, and would run with the agent's rights. `git add` runs
+`git status` inside every submodule its index lists, hence `staged_index`
+keeps submodule folders out of what it adds; fsmonitor and submodule
+recursion are off for every call, and `-c` settings reach child gits too.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +35,11 @@ _LOCATION_VARS = {
     "GIT_NAMESPACE",
     "GIT_PREFIX",
 }
-_SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false")
+_SAFE_CONFIG = (
+    "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
+    "-c", "core.fsmonitor=false", "-c", "submodule.recurse=false",
+)
+_GITLINK = b"160000 "
 IDENTITY = {
     "GIT_AUTHOR_NAME": "codex-agent",
     "GIT_AUTHOR_EMAIL": "codex-agent@localhost",
@@ -92,13 +106,23 @@ def project_root(path: Path) -> Path:
 
 def snapshot_tree(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None) -> str:
     """Write the work tree as it is now — staged, unstaged and untracked files,
-    minus ignored ones — as a tree object, without touching the real index.
+    minus ignored ones — as a tree object, without touching the real index."""
+    where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree}
+    with staged_index(**where) as index:
+        return git_text("write-tree", index=index, **where)
+
+
+@contextmanager
+def staged_index(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None) -> Iterator[Path]:
+    """A private index holding the work tree `cwd` (or `work_tree`) as it is now.
 
     Starting from a copy of the real index lets `git add` reuse its stat
     cache, so only files that changed are read. The copy keeps the index's
     mtime: git re-reads "racily clean" entries (files changed in the same
     second the index was written) by comparing with it, and a fresh mtime
-    would hide a same-size edit made right after a checkout.
+    would hide a same-size edit made right after a checkout. Submodules keep
+    the commit the index records (see the module doc): the adding skips
+    their folders, unless one is gone or became a file.
     """
     where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree}
     real_index = Path(git_text("rev-parse", "--git-path", "index", **where))
@@ -108,8 +132,27 @@ def snapshot_tree(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | N
         index = Path(tmp) / "index"
         if real_index.exists():
             shutil.copy2(real_index, index)
-        git("add", "-A", index=index, **where)
-        return git_text("write-tree", index=index, **where)
+        add_all(cwd, git_dir=git_dir, work_tree=work_tree, index=index)
+        yield index
+
+
+def add_all(
+    cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None, index: Path | None = None
+) -> None:
+    """`git add -A` of the work tree, except the folders of submodules, which
+    keep the commit the index records: adding one would run a git inside it
+    (see the module doc)."""
+    where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree, "index": index}
+    excluded = [b":(exclude,literal)" + path for path in _submodule_folders(work_tree or cwd, where)]
+    spec = b"\0".join([b".", *excluded])
+    git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", input=spec, **where)
+
+
+def _submodule_folders(top: Path, where: dict) -> list[bytes]:
+    listing = git("ls-files", "--stage", "-z", **where)
+    links = [record.split(b"\t", 1)[1] for record in listing.split(b"\0") if record.startswith(_GITLINK)]
+    folders = [(path, top / os.fsdecode(path)) for path in links]
+    return [path for path, folder in folders if folder.is_dir() and not folder.is_symlink()]
 
 
 def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str, *, git_dir: Path | None = None) -> str:

@@ -1,0 +1,180 @@
+"""One task from start to finish, in whichever process or machine runs it.
+
+`run_task` is top level and takes and returns plain dicts, so a process pool
+or Ray can ship it anywhere codex-agent is installed. It checks the
+repository out into a scratch folder, runs the setup commands and the agent
+in a Session (the result stays a diff: nothing is applied anywhere), judges
+SWE-bench-style tasks in a fresh checkout, and hands back the status, the
+counts, the patch and the trajectory; the caller writes the files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from agent.batch.checkout import CheckoutError, checkout
+from agent.batch.judge import JudgeError, SetupError, judge, run_setup
+from agent.batch.paths import cache_dir
+from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
+from agent.batch.tasks import is_judged, safe_name
+from agent.config import Settings
+from agent.events import Event, ModelRequested, Notice, TestsRan, ToolStarted
+from agent.model import ModelError, make_client
+from agent.session import Session, SessionError, sessions_dir
+
+# Faults of the infrastructure, reported as the task's error without a traceback.
+_KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """Settings as a plain dict that pickles and crosses machines."""
+    values = {k: v for k, v in asdict(settings).items() if k != "sources"}
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
+
+
+def run_task(
+    task: dict[str, Any], settings: dict[str, Any], limiter: Limiter | None = None, progress: Any = None
+) -> dict[str, Any]:
+    """Run one task; never raises. `limiter` is the batch's shared rate limit,
+    `progress` a queue that gets (task id, what the agent is doing) pairs."""
+    started = time.monotonic()
+    scratch = cache_dir() / "work"
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{safe_name(task['id'])}-", dir=scratch))
+    result: dict[str, Any] = {
+        "id": task["id"], "model": task["model"] or settings["model"], "steps": 0, "input_tokens": 0,
+        "cached_input_tokens": 0, "output_tokens": 0, "cost": 0.0, "judge": None,
+    }
+    try:
+        result.update(_run(task, settings, work, limiter, _reporter(task["id"], progress)))
+    except _KNOWN_FAULTS as exc:
+        result.update(status="error", reason="error", message=str(exc))
+    except Exception as exc:  # a bug or an unexpected fault must not take the batch down
+        result.update(status="error", reason="error", message=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(limit=-8))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["wall_time"] = round(time.monotonic() - started, 2)
+    return result
+
+
+def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Limiter | None,
+         report: Callable[[str], None]) -> dict[str, Any]:
+    report("checking out")
+    source = checkout(task["repo"], task["base_commit"], work / "repo")
+    config = task_settings(settings, task, work / "trajectory.jsonl")
+    client = task_client(config, limiter, report)
+    run_id = f"batch-{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
+    session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"])
+    try:
+        if task["setup"]:
+            report("setup")
+            run_setup(session.runner, task["setup"])
+            session.bus(Notice(f"setup done: {'; '.join(task['setup'])}"))
+            _start_after_setup(session.workspace)
+        outcome = session.run(task["task"])
+        patch = session.workspace.diff()
+    finally:
+        session.workspace.discard()
+        session.close()
+        (sessions_dir() / f"{run_id}.json").unlink(missing_ok=True)
+    verdict = None
+    if is_judged(task) and outcome.reason in ("done", "budget"):
+        report("judging")
+        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox)
+    return {
+        "status": status_of(outcome.reason, outcome.tests_ok, verdict),
+        "reason": outcome.reason,
+        "message": outcome.message,
+        "model": client.model,
+        "steps": outcome.steps,
+        "input_tokens": outcome.usage.input_tokens,
+        "cached_input_tokens": outcome.usage.cached_input_tokens,
+        "output_tokens": outcome.usage.output_tokens,
+        "cost": outcome.cost,
+        "judge": verdict,
+        "patch_text": patch,
+        "trajectory_text": config.trajectory.read_text(encoding="utf-8"),
+    }
+
+
+def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None) -> str:
+    """resolved | failed | budget | error. A judged task is resolved by its
+    verdict even when a limit stopped the agent: the patch is what counts."""
+    if reason not in ("done", "budget"):
+        return "error"
+    if verdict is not None and verdict["resolved"]:
+        return "resolved"
+    if reason == "budget":
+        return "budget"
+    if verdict is not None or tests_ok is False:
+        return "failed"
+    return "resolved"
+
+
+def task_settings(settings: dict[str, Any], task: dict[str, Any], trajectory: Path) -> Settings:
+    values = {**settings, "trajectory": trajectory, "apply": False}
+    values["api_key"] = values.get("api_key") or os.environ.get("OPENAI_API_KEY")
+    for key in ("model", "max_steps", "test_cmd"):
+        if task[key] is not None:
+            values[key] = task[key]
+    return Settings(**values)
+
+
+def task_client(settings: Settings, limiter: Limiter | None, report: Callable[[str], None]):
+    pause = pause_on_rate_limit(limiter) if limiter is not None else None
+
+    def on_retry(attempt: int, delay: float, reason: str) -> None:
+        report(f"retry {attempt} in {delay:.0f}s: {reason}")
+        if pause is not None:
+            pause(attempt, delay, reason)
+
+    client = make_client(model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
+                         api=settings.api, stream=settings.stream, on_retry=on_retry)
+    return ThrottledClient(client, limiter) if limiter is not None else client
+
+
+def _start_after_setup(workspace) -> None:
+    """What setup made (builds, generated files) is the starting point, not part of the patch."""
+    from sandbox.git import commit_tree, snapshot_tree
+
+    tree = snapshot_tree(workspace.root)
+    workspace.base = commit_tree(workspace.root, tree, [workspace.base], "batch: state after setup")
+    workspace.save_meta()
+
+
+def _reporter(task_id: str, progress: Any) -> Callable[[str], None]:
+    def report(text: str) -> None:
+        if progress is None:
+            return
+        try:
+            progress.put((task_id, text))
+        except Exception:  # the display is a nicety: losing it must not fail the task
+            pass
+
+    return report
+
+
+def _listener(report: Callable[[str], None]) -> Callable[[Event], None]:
+    step = 0
+
+    def listen(event: Event) -> None:
+        nonlocal step
+        if isinstance(event, ModelRequested):
+            step = event.step
+            report(f"step {step}: model")
+        elif isinstance(event, ToolStarted):
+            report(f"step {step}: {event.name}")
+        elif isinstance(event, TestsRan):
+            report(f"step {step}: tests {'pass' if event.ok else 'fail'}")
+
+    return listen

@@ -1,0 +1,210 @@
+"""`codex-agent batch` as a user runs it: the real CLI, worker processes, git,
+bubblewrap and pytest, against the fake OpenAI server (one script per task,
+picked by the task id that each task's text contains)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import git, make_repo, run_cli
+from tests.fake_openai import FakeOpenAI, call, error, text
+
+CALC_BUG = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+# A same-size edit, often within the second the working copy was made: the diff must still see it.
+FIX = call("edit_file", {"path": "calc.py", "old": "a - b", "new": "a + b"})
+
+
+@pytest.fixture
+def calc_repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "calc", {"calc.py": CALC_BUG, "tests/test_calc.py": CALC_TEST})
+
+
+def write_tasks(path: Path, tasks: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    return path
+
+
+def batch(server: FakeOpenAI, cwd: Path, *extra: str) -> Any:
+    return run_cli(["batch", "tasks.jsonl", "-j", "2", "--out", "out", "--base-url", server.base_url,
+                    "--api", "chat", *extra], cwd, timeout=240)
+
+
+def results(out: Path) -> dict[str, dict[str, Any]]:
+    lines = (out / "results.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len({r["id"] for r in records}) == len(records), "one line per task"
+    return {r["id"]: r for r in records}
+
+
+def task(task_id: str, repo: Path, **extra: Any) -> dict[str, Any]:
+    return {"id": task_id, "task": f"{task_id}: make add() work", "repo": str(repo), **extra}
+
+
+def asked_about(server: FakeOpenAI) -> set[str]:
+    """The task ids the model was asked about (each task's text starts with its id)."""
+    return {r["messages"][1]["content"].split(":")[0] for r in server.model_requests}
+
+
+def test_parallel_batch_records_every_status_and_errors_do_not_stop_the_rest(tmp_path: Path, calc_repo: Path) -> None:
+    write_tasks(tmp_path / "tasks.jsonl", [
+        task("fixes", calc_repo),
+        task("loops", calc_repo, max_steps=2),
+        task("no-repo", tmp_path / "missing"),
+        task("denied", calc_repo),
+    ])
+    script = {
+        "fixes": [FIX, text("Fixed.")],
+        "loops": [call("read_file", {"path": "calc.py"}), call("read_file", {"path": "calc.py"})],
+        "denied": [error(401)],
+    }
+    with FakeOpenAI(script) as server:
+        result = batch(server, tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert server.errors == []
+    out = tmp_path / "out"
+    records = results(out)
+    assert {k: r["status"] for k, r in records.items()} == {
+        "fixes": "resolved", "loops": "budget", "no-repo": "error", "denied": "error",
+    }
+    fixed = records["fixes"]
+    assert fixed["reason"] == "done" and fixed["steps"] == 2
+    assert fixed["input_tokens"] > 0 and fixed["output_tokens"] > 0 and fixed["cost"] > 0
+    assert fixed["wall_time"] > 0
+    assert "+    return a + b" in (out / fixed["patch"]).read_text()
+    trajectory = [json.loads(line) for line in (out / fixed["trajectory"]).read_text().splitlines()]
+    assert any(r["type"] == "model_response" for r in trajectory)
+    assert "step budget" in records["loops"]["message"] and records["loops"]["patch"] is None
+    assert "does not exist" in records["no-repo"]["message"]
+    assert "authentication failed" in records["denied"]["message"]
+    assert "resolved 1 of 4" in result.stdout
+    assert "errored" in result.stderr and "no-repo" in result.stderr
+    # The source repository is as it was: no branch, worktree or change of the agent's.
+    assert git(calc_repo, "status", "--porcelain") == ""
+    assert git(calc_repo, "branch", "--format=%(refname:short)").split() == ["main"]
+    assert len(git(calc_repo, "worktree", "list").splitlines()) == 1
+
+
+def test_rerun_skips_finished_tasks_and_retry_failed_reruns_the_others(tmp_path: Path, calc_repo: Path) -> None:
+    tasks_file = tmp_path / "tasks.jsonl"
+    write_tasks(tasks_file, [task("first", calc_repo), task("flaky", calc_repo)])
+    with FakeOpenAI({"first": [FIX, text("Fixed.")], "flaky": [error(401)]}) as server:
+        assert batch(server, tmp_path).returncode == 3
+    before = results(tmp_path / "out")
+    assert before["flaky"]["status"] == "error"
+
+    # The batch grows a task (or was interrupted before it): only that one runs.
+    write_tasks(tasks_file, [task("first", calc_repo), task("flaky", calc_repo), task("late", calc_repo)])
+    with FakeOpenAI({"late": [FIX, text("Fixed.")]}) as server:
+        again = batch(server, tmp_path)
+    assert again.returncode == 3  # flaky's error still stands
+    assert server.errors == []
+    assert asked_about(server) == {"late"}
+    after = results(tmp_path / "out")
+    assert after["first"] == before["first"] and after["flaky"] == before["flaky"]
+    assert after["late"]["status"] == "resolved"
+
+    # --retry-failed runs the errored task again and replaces its line.
+    with FakeOpenAI({"flaky": [FIX, text("Fixed.")]}) as server:
+        retried = batch(server, tmp_path, "--retry-failed")
+    assert retried.returncode == 0, retried.stderr
+    assert server.errors == []
+    assert asked_about(server) == {"flaky"}
+    final = results(tmp_path / "out")
+    assert set(final) == {"first", "flaky", "late"}
+    assert final["flaky"]["status"] == "resolved"
+    assert final["first"] == before["first"]
+
+
+def test_default_out_folder_is_resumed_by_the_same_command(tmp_path: Path, calc_repo: Path) -> None:
+    write_tasks(tmp_path / "tasks.jsonl", [task("only", calc_repo)])
+    with FakeOpenAI({"only": [FIX, text("Fixed.")]}) as server:
+        args = ["batch", "tasks.jsonl", "--base-url", server.base_url, "--api", "chat"]
+        first = run_cli(args, tmp_path)
+        second = run_cli(args, tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert len(server.model_requests) == 2  # both from the first run
+    folder = first.stderr.split("results in ")[1].split()[0]
+    assert "/batches/" in folder
+    assert f"0 to run; results in {folder}" in second.stderr
+
+
+def test_max_cost_stops_starting_new_tasks(tmp_path: Path, calc_repo: Path) -> None:
+    write_tasks(tmp_path / "tasks.jsonl", [task("one", calc_repo), task("two", calc_repo)])
+    with FakeOpenAI({"one": [FIX, text("Fixed.")], "two": [FIX, text("Fixed.")]}) as server:
+        result = run_cli(["batch", "tasks.jsonl", "-j", "1", "--out", "out", "--max-cost", "0.000001",
+                          "--base-url", server.base_url, "--api", "chat"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list(results(tmp_path / "out")) == ["one"]
+    assert asked_about(server) == {"one"}
+    assert "1 task(s) not started" in result.stderr
+
+
+SWE_REPO = {
+    "calc.py": CALC_BUG + "\n\ndef mul(a, b):\n    return a * b\n",
+    "tests/test_other.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n",
+}
+TEST_PATCH = """diff --git a/tests/test_calc.py b/tests/test_calc.py
+new file mode 100644
+--- /dev/null
++++ b/tests/test_calc.py
+@@ -0,0 +1,5 @@
++from calc import add  # only in the test patch
++
++
++def test_add_hidden_marker():
++    assert add(2, 3) == 5
+"""
+
+
+def swe_instance(instance_id: str, repo: Path) -> dict[str, Any]:
+    return {
+        "instance_id": instance_id,
+        "repo": str(repo),
+        "base_commit": git(repo, "rev-parse", "HEAD").strip(),
+        "problem_statement": f"{instance_id}: add() subtracts instead of adding.",
+        "FAIL_TO_PASS": json.dumps(["tests/test_calc.py::test_add_hidden_marker"]),
+        "PASS_TO_PASS": ["tests/test_other.py::test_mul"],
+        "test_patch": TEST_PATCH,
+        "version": "0.1",
+    }
+
+
+def test_swebench_instances_are_judged_by_their_tests(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "lib", SWE_REPO)
+    write_tasks(tmp_path / "tasks.jsonl", [swe_instance("lib__good", repo), swe_instance("lib__wrong", repo)])
+    fake_test = "def test_add_hidden_marker():\n    assert True\n"
+    script = {
+        # Fixes add() and also writes the file the test patch brings: the judge resets it.
+        "lib__good": [FIX, call("write_file", {"path": "tests/test_calc.py", "content": fake_test}), text("Done.")],
+        "lib__wrong": [call("edit_file", {"path": "calc.py", "old": "a - b", "new": "b - a"}), text("Done.")],
+    }
+    with FakeOpenAI(script) as server:
+        result = batch(server, tmp_path, "--swebench-preds")
+    assert result.returncode == 0, result.stderr
+    assert server.errors == []
+    assert not any("only in the test patch" in json.dumps(r) for r in server.model_requests), "the model saw the test patch"
+    records = results(tmp_path / "out")
+    good, wrong = records["lib__good"], records["lib__wrong"]
+    assert good["status"] == "resolved", good
+    assert good["judge"]["resolved"] and good["judge"]["fail_to_pass_failed"] == []
+    assert wrong["status"] == "failed", wrong
+    assert wrong["judge"]["fail_to_pass_failed"] == ["tests/test_calc.py::test_add_hidden_marker"]
+    assert wrong["judge"]["pass_to_pass_failed"] == [] and "note" not in wrong["judge"]  # its patch was judged
+    preds_file = tmp_path / "out" / "preds.jsonl"
+    preds = {p["instance_id"]: p for p in map(json.loads, preds_file.read_text().splitlines())}
+    assert set(preds) == {"lib__good", "lib__wrong"}
+    assert "+    return a + b" in preds["lib__good"]["model_patch"]
+    assert preds["lib__good"]["model_name_or_path"] == "gpt-5.2-codex"
+    assert "resolved 1 of 2 (50.0%)" in result.stdout
+
+
+def test_bad_task_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "tasks.jsonl").write_text('{"id": "a", "task": "x", "repo": "."}\n{"id": "a"\n')
+    result = run_cli(["batch", "tasks.jsonl", "--out", "out"], tmp_path)
+    assert result.returncode == 2
+    assert "line 2" in result.stderr
