@@ -99,19 +99,29 @@ class Agent:
         self.check_limits()
         self.maybe_compact()
         self.steps += 1
+        try:
+            reply = self.query()
+        except ModelError as exc:
+            # Our estimate of the context was short of the provider's count.
+            if exc.code != "context_length_exceeded":
+                raise
+            self.compact()
+            reply = self.query()
+        self.history.append(reply.message)
+        self.account(reply)
+        for call in reply.message.tool_calls:
+            self.execute(call)
+        return reply
+
+    def query(self) -> ModelReply:
         self.emit(ModelRequested(self.steps, self.context_tokens()))
-        reply = self.client.complete(
+        return self.client.complete(
             self.instructions,
             self.history,
             self.registry,
             on_text=lambda t: self.emit(TextDelta(t)),
             on_reasoning=lambda t: self.emit(ReasoningDelta(t)),
         )
-        self.account(reply)
-        self.history.append(reply.message)
-        for call in reply.message.tool_calls:
-            self.execute(call)
-        return reply
 
     def execute(self, call: ToolCall) -> None:
         self.emit(ToolStarted(call.id, call.name, call.arguments))
@@ -128,8 +138,9 @@ class Agent:
         result = self.verify()
         self.emit(TestsRan(result.ok, result.output, result.data.get("tests", {})))
         if not result.ok:
-            report = self.filter_output(result.output)
-            self.history.append(Message(role="user", content=TEST_FAILURE_PROMPT.format(report=report)))
+            message = TEST_FAILURE_PROMPT.format(report=self.filter_output(result.output))
+            self.history.append(Message(role="user", content=message))
+            self._pending_chars += len(message)
         return result.ok
 
     def account(self, reply: ModelReply) -> None:
@@ -164,6 +175,8 @@ class Agent:
                 self.client, self.instructions, self.history, window=self.limits.context_window)
         except ModelError as exc:
             self.emit(Notice(f"compaction failed, continuing with the full history: {exc}"))
+            return
+        if not summary:  # nothing old enough to fold away
             return
         self._context_tokens = compaction.history_tokens(self.instructions, self.history, self.client.model)
         self._pending_chars = 0

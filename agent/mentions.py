@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.tokens import cap_tokens
+from sandbox.output import human_size
 from sandbox.secrets import is_sensitive_path
 from tools.paths import PathError, relative, resolve_in
 
 MAX_FILE_TOKENS = 8_000
+MAX_READ_BYTES = 256 * 1024  # of a bigger file only the first and last halves are read
 MAX_LISTING_ENTRIES = 200
 _REFUSED = "[not attached: "
 # An @ after a word character is part of an e-mail address; the path may not
@@ -24,13 +26,21 @@ _REFUSED = "[not attached: "
 _MENTION = re.compile(r"(?<![\w@/.\\])@([\w.~+\-/]*[\w~+\-/])")
 
 
-def expand_mentions(text: str, root: Path, allow: Sequence[str] = ()) -> tuple[str, list[str]]:
-    """`text` with the mentioned files and folders appended, and their paths."""
+def expand_mentions(
+    text: str, root: Path, allow: Sequence[str] = (), cwd: Path | None = None
+) -> tuple[str, list[str]]:
+    """`text` with the mentioned files and folders appended, and their paths.
+
+    Paths are relative to `root`, as the model and the REPL's completion see
+    them; one that names nothing there is tried from `cwd` (the folder inside
+    `root` the user stands in), as their shell would."""
     attached: list[str] = []
     blocks: list[str] = []
     seen: set[str] = set()
     for match in _MENTION.finditer(text):
         found = _existing(root, match.group(1))
+        if found is None and cwd is not None and cwd.resolve() != root.resolve():
+            found = _existing(root, relative(root, cwd) + "/" + match.group(1))
         if found is None:
             continue
         rel = relative(root, found)
@@ -62,11 +72,18 @@ def _attachment(root: Path, path: Path, rel: str, allow: Sequence[str]) -> str:
         return _listing(root, rel)
     if is_sensitive_path(rel, allow):
         return f"{_REFUSED}@{rel} may hold secrets; the user has not allowed sending it to the model]"
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        return f"{_REFUSED}@{rel} is a binary file]"
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        data = fh.read(MAX_READ_BYTES // 2)
+        if b"\x00" in data[:8192]:
+            return f"{_REFUSED}@{rel} is a binary file]"
+        note = ""
+        if size > MAX_READ_BYTES:  # the ends only: the cap keeps no more anyway
+            fh.seek(size - MAX_READ_BYTES // 2)
+            note = f"[{human_size(size)}: only its start and end are shown]\n"
+        data += fh.read()
     content = cap_tokens(data.decode("utf-8", errors="replace"), MAX_FILE_TOKENS)
-    return f'<file path="{rel}">\n{content.rstrip()}\n</file>'
+    return f'<file path="{rel}">\n{note}{content.rstrip()}\n</file>'
 
 
 def _listing(root: Path, rel: str) -> str:

@@ -10,6 +10,7 @@ so the policy is visible, testable and reported through `on_retry`.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from collections.abc import Callable
@@ -34,8 +35,8 @@ class ModelError(Exception):
     """A model request that failed for good, with one line for the user.
 
     `kind` is one of auth, not_found, bad_request, rate_limit, server,
-    connection, timeout, replay; `code` is the server's error code when it sent
-    one (e.g. "context_length_exceeded").
+    connection, timeout, bad_response (not the API at all), replay; `code` is
+    the server's error code when it sent one (e.g. "context_length_exceeded").
     """
 
     def __init__(self, message: str, kind: str = "server", *, code: str | None = None) -> None:
@@ -159,6 +160,10 @@ class _OpenAIClient:
                     return self._request(instructions, history, tools, on_text, on_reasoning)
                 except openai.OpenAIError as exc:
                     raise self._translate(exc) from exc
+                except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+                    # The SDK hands back what it could not parse (a web page, another
+                    # API's JSON) as a str or a half-built model; reading it fails here.
+                    raise self._not_the_api(f"{type(exc).__name__}: {exc}") from exc
             except _Retryable as failure:
                 if attempt >= self.max_retries:
                     raise failure.error from failure.__cause__
@@ -178,9 +183,21 @@ class _OpenAIClient:
     ) -> ModelReply:
         raise NotImplementedError
 
-    def _ended_early(self) -> _Retryable:
+    def _ended_early(self, stream: Any) -> ModelError | _Retryable:
+        content_type = stream.response.headers.get("content-type", "")
+        if "text/event-stream" not in content_type:
+            got = content_type or "no content type"
+            return self._not_the_api(f"asked for a stream, got {got}; a server that cannot stream needs stream = false")
         message = f"the stream from {self.base_url} ended before the reply was complete"
         return _Retryable(ModelError(message, "connection"))
+
+    def _not_the_api(self, detail: str) -> ModelError:
+        """A reply that is not the wire format at all: retrying will not help."""
+        return ModelError(
+            f"{self.base_url} did not answer like an OpenAI {self.api} API ({_one_line(detail, 160)}); "
+            "check --base-url and --api",
+            "bad_response",
+        )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -281,8 +298,17 @@ def _announce(reply: ModelReply, on_text: TextCallback, on_reasoning: TextCallba
 
 
 def _dump(obj: Any) -> dict[str, Any]:
-    """An SDK object as plain JSON-able data, keeping only what the server sent."""
-    return obj.model_dump(mode="json", exclude_unset=True)
+    """An SDK object as plain JSON-able data, keeping only what the server sent
+    (verbatim, even where it strays from the schema: no warnings about that)."""
+    return obj.model_dump(mode="json", exclude_unset=True, warnings=False)
+
+
+def _arguments_text(arguments: Any) -> str:
+    """Tool-call arguments as the JSON text the registry parses: some
+    compatible servers send an object, or null, instead of a string."""
+    if isinstance(arguments, str):
+        return arguments
+    return "" if arguments is None else json.dumps(arguments)
 
 
 def _reasoning_model(model: str) -> bool:
@@ -341,7 +367,8 @@ class ResponsesClient(_OpenAIClient):
         if not self.stream:
             return _announce(parse_response(self.sdk.responses.create(**params)), on_text, on_reasoning)
         final = None
-        for event in self.sdk.responses.create(**params, stream=True):
+        stream = self.sdk.responses.create(**params, stream=True)
+        for event in stream:
             kind = event.type
             if kind == "response.output_text.delta":
                 on_text(event.delta)
@@ -357,7 +384,7 @@ class ResponsesClient(_OpenAIClient):
             elif kind == "error":
                 raise _stream_failure(event.code, event.message)
         if final is None:
-            raise self._ended_early()
+            raise self._ended_early(stream)
         return parse_response(final)
 
 
@@ -393,7 +420,7 @@ def parse_response(response: Any) -> ModelReply:
         if item.type == "message":
             texts.extend(part.text for part in item.content if part.type == "output_text")
         elif item.type == "function_call":
-            calls.append(ToolCall(id=item.call_id, name=item.name, arguments=item.arguments))
+            calls.append(ToolCall(id=item.call_id, name=item.name, arguments=_arguments_text(item.arguments)))
         elif item.type == "reasoning":
             summaries.extend(s.text for s in item.summary)
             if item.encrypted_content:
@@ -440,7 +467,7 @@ class ChatClient(_OpenAIClient):
         for chunk in stream:
             assembler.add(chunk, on_text, on_reasoning)
         if assembler.finish_reason is None:
-            raise self._ended_early()
+            raise self._ended_early(stream)
         return parse_completion(assembler.completion())
 
 
@@ -470,9 +497,11 @@ def parse_completion(completion: Any) -> ModelReply:
     """A `ChatCompletion` (or the dict form `_ChunkAssembler` builds) as a ModelReply."""
     if isinstance(completion, dict):
         completion = openai.types.chat.ChatCompletion.model_validate(completion)
+    if completion.choices is None:  # the SDK builds its models without validation
+        raise ValueError("the reply has no choices")
     message = completion.choices[0].message if completion.choices else None
     calls = [
-        ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=c.function.arguments or "")
+        ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=_arguments_text(c.function.arguments))
         for i, c in enumerate((message.tool_calls if message else None) or [])
         if c.type == "function"
     ]
@@ -529,7 +558,7 @@ class _ChunkAssembler:
             if piece.function:
                 # Servers that repeat the name in every chunk must not get it doubled.
                 call["name"] = call["name"] or piece.function.name or ""
-                call["arguments"] += piece.function.arguments or ""
+                call["arguments"] += _arguments_text(piece.function.arguments)
 
     def completion(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}

@@ -111,8 +111,9 @@ def _conclude(session, outcome: Outcome, interactive: bool) -> int:
 
     say = (lambda m: print(m, file=sys.stderr)) if session.settings.json else print
     if outcome.reason == "cancelled":
-        say(f"Interrupted. The working copy is kept: `codex-agent runs {session.run_id} --apply` "
-            f"to apply it, `codex-agent resume {session.run_id}` to continue.")
+        print(f"codex-agent: cancelled: {outcome.message}. The working copy is kept: "
+              f"`codex-agent runs {session.run_id} --apply` applies it, "
+              f"`codex-agent resume {session.run_id}` continues.", file=sys.stderr)
         return EXIT_CANCELLED
     changed = session.workspace.changed_files()
     if changed and not session.settings.json:

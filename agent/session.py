@@ -144,7 +144,8 @@ class Session:
         self.workspace.meta.setdefault("task", prompt)
         if not self.agent.instructions:
             self.agent.instructions = self._instructions()
-        expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets))
+        expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets),
+                                      cwd=self.work_dir())
         outcome = self.agent.run(expanded)
         self.workspace.meta["state"] = outcome.reason
         self.workspace.save_meta()
@@ -185,12 +186,16 @@ class Session:
             f"Session: {mode}.\nSandbox: {self.runner.isolation}; network off.\n"
             f"Test command: {self.ctx.test_cmd or 'none detected'}."
         )
-        rel_cwd = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
         return build_instructions(
-            rules=load_rules(self.workspace.root, self.workspace.root / rel_cwd),
+            rules=load_rules(self.workspace.root, self.work_dir()),
             repo_map=self._repo_map.result(),
             environment=env,
         )
+
+    def work_dir(self) -> Path:
+        """The user's current folder, inside the working copy."""
+        inside = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
+        return self.workspace.root / inside
 
     def _build_repo_map(self, root: Path, focus: str) -> str:
         from agent.repomap import build_repo_map, focus_from_text

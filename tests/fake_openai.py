@@ -10,7 +10,7 @@ Each model request consumes the next *turn* of the script:
         assert "a.py" in str(server.requests[1])
 
 A turn is a plain dict made by the helpers below (`text`, `call`, `reply`,
-`error`, `cut`), or a callable that receives the request body and returns one.
+`error`, `cut`, `raw`), or a callable that receives the request body and returns one.
 When the script runs out the server answers 500 with "fake server: script
 exhausted" and `x-should-retry: false`, so a runaway loop fails at once.
 
@@ -79,6 +79,12 @@ def error(status: int, body: dict[str, Any] | None = None, headers: dict[str, st
     if body is None:
         body = {"error": {"message": f"fake server: HTTP {status}", "type": "fake_error", "code": None, "param": None}}
     return {"error": status, "body": body, "headers": headers or {}}
+
+
+def raw(body: str, content_type: str = "text/html", status: int = 200) -> Turn:
+    """An answer that is not the API at all, sent as is: what a web page or
+    another service at a wrong base URL sends."""
+    return {"raw": body, "content_type": content_type, "status": status}
 
 
 def cut(text: str = "partial answer ") -> Turn:
@@ -278,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "error" in turn:
             self._send_json(turn["error"], turn["body"], turn["headers"])
             return
+        if "raw" in turn:
+            self._send_bytes(turn["status"], turn["raw"].encode(), turn["content_type"])
+            return
         turn = {**reply(), **turn}  # a hand-written dict may leave keys out
         calls = [{**c, "id": c.get("id") or self.fake._call_id()} for c in turn["calls"]]
         turn = {**turn, "calls": calls, "usage": _usage(request, {**turn, "calls": calls})}
@@ -290,9 +299,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, *, cut: bool = False
     ) -> None:
-        data = json.dumps(body).encode()
+        self._send_bytes(status, json.dumps(body).encode(), "application/json", headers, cut=cut)
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None, *, cut: bool = False
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -338,7 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _usage(request: dict[str, Any], turn: Turn) -> dict[str, int]:
     given = turn.get("usage") or {}
-    produced = len(turn["text"]) + sum(len(c["name"]) + len(c["arguments"]) for c in turn["calls"])
+    arguments = [a if isinstance(a, str) else json.dumps(a) for a in (c["arguments"] for c in turn["calls"])]
+    produced = len(turn["text"]) + sum(len(c["name"]) for c in turn["calls"]) + sum(map(len, arguments))
     return {
         "input_tokens": given.get("input_tokens", max(1, len(json.dumps(request)) // 4)),
         "cached_input_tokens": given.get("cached_input_tokens", 0),
@@ -357,8 +371,11 @@ def _words(s: str) -> list[str]:
     return pieces + ([current] if current else [])
 
 
-def _thirds(s: str) -> list[str]:
-    """Tool-call arguments split over several chunks (at least one, even if empty)."""
+def _thirds(s: Any) -> list[Any]:
+    """Tool-call arguments split over several chunks (at least one, even if empty).
+    Arguments scripted as an object (as some servers send them) go in one piece."""
+    if not isinstance(s, str):
+        return [s]
     step = max(1, -(-len(s) // 3))
     return [s[i : i + step] for i in range(0, len(s), step)] or [""]
 

@@ -428,6 +428,20 @@ def test_tool_reports_errors_without_raising(tmp_path: Path) -> None:
     assert (tmp_path / "a.py").read_text() == "x = 1\n"
 
 
+def test_tool_does_not_open_secret_files_unless_allowed(tmp_path: Path) -> None:
+    # A near miss would quote the file's closest line, the secret, in the error.
+    (tmp_path / ".env").write_text("DB_PASSWORD=hunter2hunter2\n")
+    near_miss = _patch("*** Update File: .env", "@@", "-DB_PASSWORD=hunter2", "+DB_PASSWORD=x")
+    refused = _call(tmp_path, near_miss)
+    assert not refused.ok and "hunter2hunter2" not in refused.output
+    assert ".env may hold secrets" in refused.output
+    assert (tmp_path / ".env").read_text() == "DB_PASSWORD=hunter2hunter2\n"
+    exact = near_miss.replace("hunter2\n", "hunter2hunter2\n")
+    allowed = Registry([TOOL]).call("apply_patch", json.dumps({"patch": exact}),
+                                    ToolContext(root=tmp_path, secret_allow=[".env"]))
+    assert allowed.ok and (tmp_path / ".env").read_text() == "DB_PASSWORD=x\n"
+
+
 # --- the CLI entry ------------------------------------------------------------
 
 

@@ -33,6 +33,17 @@ def test_a_file_mention_attaches_its_content(repo: Path) -> None:
     assert '<file path="src/app.py">\ndef main():\n    return 42\n</file>' in text
 
 
+def test_a_mention_from_a_subfolder_falls_back_to_the_users_folder(repo: Path) -> None:
+    (repo / "README.md").write_text("# root readme\n")
+    (repo / "src" / "README.md").write_text("# src readme\n")
+    text, attached = expand_mentions("see @util.py and @README.md", repo, cwd=repo / "src")
+    # Root-relative paths win (they are what completion offers); others are tried from cwd.
+    assert attached == ["src/util.py", "README.md"]
+    assert "# root readme" in text and "# src readme" not in text
+    outside, none = expand_mentions("see @../etc/passwd", repo, cwd=repo / "src")
+    assert none == [] and outside == "see @../etc/passwd"
+
+
 def test_a_folder_mention_attaches_its_listing_without_ignored_files(repo: Path) -> None:
     text, attached = expand_mentions("look at @src/", repo)
     assert attached == ["src"]
@@ -86,6 +97,19 @@ def test_large_files_are_capped(repo: Path) -> None:
     assert count_tokens(text) <= MAX_FILE_TOKENS + 50
     assert "event 0 happened" in text and "event 19999 happened" in text
     assert "tokens elided" in text
+
+
+def test_a_huge_file_is_attached_by_its_start_and_end_with_its_size(repo: Path) -> None:
+    # Only its ends are read: a 30 MB log must not be loaded and tokenised whole.
+    with (repo / "huge.log").open("w") as fh:
+        fh.write("first line\n")
+        fh.write(("filler " * 15 + "\n") * 280_000)
+        fh.write("last line\n")
+    text, attached = expand_mentions("@huge.log", repo)
+    assert attached == ["huge.log"]
+    assert "first line" in text and text.endswith("last line\n</file>")
+    assert '<file path="huge.log">\n[28.3 MB: only its start and end are shown]\n' in text
+    assert count_tokens(text) <= MAX_FILE_TOKENS + 50
 
 
 def test_binary_files_are_not_attached(repo: Path) -> None:

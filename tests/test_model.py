@@ -13,7 +13,7 @@ import pytest
 from agent.messages import Message, ModelReply, ToolCall, Usage
 from agent.model import ModelError, ReplayClient, _retry_after, default_api, make_client
 from agent.pricing import cost, price
-from tests.fake_openai import FakeOpenAI, call, cut, error, reply, text
+from tests.fake_openai import FakeOpenAI, call, cut, error, raw, reply, text
 from tools.registry import Registry, Tool, ToolResult
 
 APIS = ["responses", "chat"]
@@ -78,6 +78,17 @@ def test_several_tool_calls_parsed_with_exact_arguments(api, stream):
     ]
     sent = server.model_requests[0]["tools"]
     assert sent == (TOOLS.responses_schemas() if api == "responses" else TOOLS.chat_schemas())
+
+
+@pytest.mark.parametrize("api,stream", MODES)
+def test_arguments_sent_as_a_json_object_become_text(api, stream, recwarn):
+    # Some compatible servers send the arguments as an object, not as a JSON string.
+    turn = {**reply(), "calls": [{"id": "c1", "name": "read_file", "arguments": {"path": "a.py"}},
+                                 {"id": "c2", "name": "grep", "arguments": None}]}
+    with FakeOpenAI([turn]) as server:
+        result, _, _ = ask(client_for(server, api, stream), tools=TOOLS)
+    assert result.message.tool_calls == [ToolCall("c1", "read_file", '{"path": "a.py"}'), ToolCall("c2", "grep", "")]
+    assert not [w for w in recwarn if "serializ" in str(w.message).lower()]  # no pydantic noise on stderr
 
 
 @pytest.mark.parametrize("api,stream", MODES)
@@ -293,6 +304,21 @@ def test_wrong_path_suggests_the_base_url_or_other_api():
             ask(client)
     assert caught.value.kind == "not_found"
     assert "check the base URL, or try --api chat" in str(caught.value)
+
+
+@pytest.mark.parametrize("api,stream", MODES)
+@pytest.mark.parametrize("body,content_type", [("<html><body>Welcome</body></html>", "text/html"),
+                                               ('{"status": "ok"}', "application/json")])
+def test_a_server_that_is_not_the_api_is_one_clear_line_not_retried(api, stream, body, content_type):
+    # A base URL pointing at a web page or another service: no traceback, no retries.
+    with FakeOpenAI([raw(body, content_type), text("unused")]) as server:
+        with pytest.raises(ModelError) as caught:
+            ask(client_for(server, api, stream=stream))
+    assert caught.value.kind == "bad_response"
+    message = str(caught.value)
+    assert message.startswith(f"{server.base_url} did not answer like an OpenAI {api} API")
+    assert message.endswith("check --base-url and --api") and "\n" not in message
+    assert server.remaining() == 1
 
 
 def test_bad_request_is_not_retried_and_keeps_the_code():

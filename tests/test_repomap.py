@@ -211,6 +211,17 @@ def test_the_repo_map_tool(shop: Path) -> None:
     assert not bad.ok and "focus" in bad.output
 
 
+def test_the_tool_keeps_a_big_map_under_the_loops_cap(tmp_path: Path) -> None:
+    # The loop elides the middle of a longer result: the map would lose its middle ranks.
+    from agent.loop import Limits
+
+    body = "".join(f"def function_{j}(alpha: int, beta: str = 'b') -> int:\n    return {j}\n\n" for j in range(20))
+    repo = make_repo(tmp_path / "big", {f"pkg/module_{i}.py": body for i in range(80)})
+    result = Registry([TOOL]).call("repo_map", '{"tokens": 50000}', ToolContext(root=repo))
+    assert result.ok and count_tokens(result.output) > 4000
+    assert count_tokens(result.output) <= Limits().tool_output_tokens
+
+
 def test_the_map_command(shop: Path) -> None:
     out = run_cli(["map", "--tokens", "300"], cwd=shop / "shop")
     assert out.returncode == 0, out.stderr

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.loop import Limits
+from agent.tokens import count_tokens
 from tools import default_registry
-from tools.files import MAX_LINE_CHARS, MAX_LINES
+from tools.files import MAX_LINE_CHARS
 from tools.registry import ToolContext, ToolResult
 
 
@@ -50,23 +52,29 @@ def test_absolute_path_inside_the_working_copy_is_accepted(root: Path) -> None:
 
 
 def test_a_long_file_is_paged_with_a_note_on_how_to_read_on(root: Path) -> None:
-    (root / "big.txt").write_text("".join(f"line {i}\n" for i in range(1, 9001)))
+    (root / "big.txt").write_text("".join(f"{i}\n" for i in range(1, 9001)))
     first = call(root, "read_file", path="big.txt")
     lines = first.output.splitlines()
-    assert lines[0] == "     1\tline 1"
-    assert lines[MAX_LINES - 1] == f"{MAX_LINES:>6}\tline {MAX_LINES}"
-    assert lines[-1] == (
-        f"… showing lines 1-{MAX_LINES} of 9000; call read_file with start_line={MAX_LINES + 1} to read on."
-    )
-    last = call(root, "read_file", path="big.txt", start_line=8999)
-    assert last.output == "  8999\tline 8999\n  9000\tline 9000"
+    last = first.data["lines"][1]
+    assert lines[0] == "     1\t1" and lines[-2] == f"{last:>6}\t{last}"
+    assert lines[-1] == f"… showing lines 1-{last} of 9000; call read_file with start_line={last + 1} to read on."
+    second = call(root, "read_file", path="big.txt", start_line=last + 1)
+    assert second.output.startswith(f"{last + 1:>6}\t{last + 1}\n")
+    end = call(root, "read_file", path="big.txt", start_line=8999)
+    assert end.output == "  8999\t8999\n  9000\t9000"
 
 
-def test_a_page_is_also_capped_in_bytes(root: Path) -> None:
-    (root / "wide.txt").write_text(("x" * 1000 + "\n") * 500)
+@pytest.mark.parametrize("line", ["x" * 1000, "    result = compute(alpha, beta)  # a typical line of code"],
+                         ids=["wide", "code"])
+def test_a_page_fits_the_loops_cap_on_a_tool_result(root: Path, line: str) -> None:
+    # Were a page bigger, the loop's token cap would elide its middle, and
+    # "read on from start_line=N" would skip the lines the model never saw.
+    (root / "wide.txt").write_text((line + "\n") * 3000)
     result = call(root, "read_file", path="wide.txt")
-    assert len(result.output) < 70_000
-    assert "of 500; call read_file with start_line=" in result.output
+    assert count_tokens(result.output) <= Limits().tool_output_tokens
+    last = result.data["lines"][1]
+    assert result.output.splitlines()[-2].startswith(f"{last:>6}\t")
+    assert result.output.endswith(f"of 3000; call read_file with start_line={last + 1} to read on.")
 
 
 def test_very_long_lines_are_truncated(root: Path) -> None:

@@ -1,4 +1,4 @@
-"""The default registry: the contract's tools, in order, with small schemas."""
+"""The default registry: the contract's tools, in order, then our extra ones, with small schemas."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ CONTRACT = {
 
 def test_the_contract_tools_in_order_with_their_required_arguments() -> None:
     registry = default_registry()
-    assert registry.names() == list(CONTRACT)
+    # The contract's tools come first; extra tools (repo_map) follow them.
+    assert registry.names()[: len(CONTRACT)] == list(CONTRACT)
+    assert registry.names()[len(CONTRACT) :] == ["repo_map"]
     for name, required in CONTRACT.items():
         assert registry.get(name).parameters.get("required", []) == required, name
 

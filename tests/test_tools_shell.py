@@ -55,6 +55,16 @@ def test_huge_output_is_capped(ctx: ToolContext) -> None:
     assert len(result.output) < OUTPUT_BYTES + 1000
 
 
+def test_the_status_line_says_how_much_output_was_cut(ctx: ToolContext) -> None:
+    # The loop caps results again in tokens, which cuts the runner's marker
+    # out of the middle; the first line survives any cap.
+    result = call(ctx, "seq 1 300000")
+    status = result.output.splitlines()[0]
+    assert status.startswith("exit code 0; output ") and "MB" in status and "middle elided" in status
+    assert result.output.splitlines()[1] == "1" and result.output.endswith("300000")
+    assert call(ctx, "echo short").output.splitlines()[0] == "exit code 0"
+
+
 def test_the_approval_policy_sees_the_command(ctx: ToolContext) -> None:
     ctx.approval = ApprovalPolicy("read-only")
     refused = call(ctx, "touch new.txt")

@@ -106,19 +106,39 @@ def test_a_collection_error_is_reported_as_such(project: Path) -> None:
     assert tests["failures"] == [
         {
             "id": "tests/test_broken.py",
-            "kind": "error",
+            "kind": "collection",
             "message": "ModuleNotFoundError: No module named 'no_such_module'",
         }
     ]
-    assert "ERROR tests/test_broken.py" in result.output
+    assert "ERROR (collection) tests/test_broken.py" in result.output
     assert "importlib" not in result.output  # the stdlib frame is trimmed away
     assert leftovers(project) == []
+
+
+def test_a_collection_error_says_the_other_tests_did_not_run(project: Path) -> None:
+    # pytest stops after collecting when a file cannot be imported: the good
+    # tests in test_calc.py never run, and the model must not read 0 failed as fine.
+    (project / "tests" / "test_broken.py").write_text("import no_such_module\n")
+    result = call(context(project))
+    assert not result.ok
+    assert result.data["tests"]["passed"] == 0 and result.data["tests"]["exit_code"] == 2
+    first_lines = result.output.splitlines()[:2]
+    assert "no tests ran" in first_lines[1] and "collection" in first_lines[1]
 
 
 def test_no_tests_ran_is_exit_5(project: Path) -> None:
     result = call(context(project), args="-k no_test_has_this_name")
     assert not result.ok
     assert result.data["tests"]["exit_code"] == 5
+    assert "No tests ran" in result.output
+
+
+def test_a_whole_suite_with_no_tests_yet_is_not_a_failure(tmp_path: Path) -> None:
+    # pytest configured, no tests written: the verification gate must let the run finish.
+    repo = make_repo(tmp_path / "fresh", {"pyproject.toml": "[tool.pytest.ini_options]\n", "app.py": "X = 1\n"})
+    ctx = context(repo)
+    result = run_test_command(ctx)
+    assert result.ok and result.data["tests"]["exit_code"] == 5
     assert "No tests ran" in result.output
 
 

@@ -1,20 +1,22 @@
 """The file tools: read_file, write_file, list_files.
 
 read_file streams the file, so a 1 GB log costs a line count, never 1 GB of
-memory: only the requested page is decoded and kept.
+memory: only the requested page is decoded and kept. A page is cut in tokens
+below the loop's cap on a tool result, so that cap never elides lines from
+its middle that "read on from line N" would then skip.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Sequence
 
+from agent.tokens import count_tokens
 from tools.paths import PathError, relative, resolve_in
 from tools.registry import Tool, ToolContext, ToolResult
 from tools.search import glob_filter, missing_path_error, resolve_scope, walk_files
 
-MAX_LINES = 2000  # lines per page
-MAX_PAGE_BYTES = 60_000  # bytes of file text per page
+MAX_PAGE_TOKENS = 5_000  # below agent.loop.Limits.tool_output_tokens, with room for the note
 MAX_LINE_CHARS = 2000  # a longer line is cut
 MAX_LISTED = 200
 BINARY_SNIFF = 8192
@@ -26,16 +28,21 @@ def is_binary(path: Path) -> bool:
         return b"\0" in fh.read(BINARY_SNIFF)
 
 
-def secret_refusal(rel: str, allow: list[str]) -> ToolResult | None:
+def secret_problem(rel: str, allow: Sequence[str]) -> str | None:
+    """Why the model may not see `rel`'s content, or None when it may."""
     from sandbox.secrets import is_sensitive_path
 
     if is_sensitive_path(rel, allow):
-        return ToolResult.error(
+        return (
             f"{rel} may hold secrets (keys, credentials) and is not shown. "
-            "The user can allow it with --allow-secret; do not work around this with shell.",
-            refused=True,
+            "The user can allow it with --allow-secret; do not work around this with shell."
         )
     return None
+
+
+def secret_refusal(rel: str, allow: Sequence[str]) -> ToolResult | None:
+    problem = secret_problem(rel, allow)
+    return None if problem is None else ToolResult.error(problem, refused=True)
 
 
 # --------------------------------------------------------------------------- read_file
@@ -63,20 +70,22 @@ def _show_line(number: int, raw: bytes, cut: bool) -> str:
 
 
 def read_numbered(path: Path, start: int, end: int | None) -> tuple[list[str], int]:
-    """Numbered lines from `start` (1-based) up to `end` or the page limits,
-    and the file's total line count."""
+    """Numbered lines from `start` (1-based) up to `end` or the page's token
+    limit, and the file's total line count."""
     shown: list[str] = []
-    page_bytes = 0
+    page_tokens = 0
     number = 0
     with path.open("rb") as fh:
         while (line := _read_line(fh)) is not None:
             number += 1
             if number < start:
                 continue
-            raw, cut = line
-            shown.append(_show_line(number, raw, cut))
-            page_bytes += len(raw)
-            if number == end or len(shown) >= MAX_LINES or page_bytes >= MAX_PAGE_BYTES:
+            text = _show_line(number, *line)
+            page_tokens += count_tokens(text) + 1  # and its newline
+            if shown and page_tokens > MAX_PAGE_TOKENS:
+                break  # this line opens the next page
+            shown.append(text)
+            if number == end:
                 break
         # Count the rest without decoding it.
         tail = b""

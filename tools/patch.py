@@ -15,8 +15,9 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
+from tools.files import secret_problem
 from tools.patch_match import Ambiguous, FileLines, NoMatch, locate, mismatch_hint
 from tools.patch_parse import AddFile, DeleteFile, FileOp, Hunk, PatchError, UpdateFile, parse_patch
 from tools.paths import PathError, relative, resolve_in
@@ -38,22 +39,27 @@ class FileChange:
         return f"{_LETTER[self.kind]} {self.path}{moved}"
 
 
-def apply_patch(text: str, root: Path) -> list[FileChange]:
+def apply_patch(text: str, root: Path, secret_allow: Sequence[str] | None = None) -> list[FileChange]:
     """Apply `text` under `root`; the changes in patch order. Raises PatchError
-    (and then no file has changed)."""
+    (and then no file has changed).
+
+    With `secret_allow` (for the model: the globs the user allowed), files that
+    may hold secrets are not updated: a hunk that misses quotes the file's lines."""
     root = root.resolve()
     tree = _PendingTree()
-    changes = [_plan(op, root, tree) for op in parse_patch(text)]
+    changes = [_plan(op, root, tree, secret_allow) for op in parse_patch(text)]
     tree.commit()
     return changes
 
 
-def _plan(op: FileOp, root: Path, tree: "_PendingTree") -> FileChange:
+def _plan(op: FileOp, root: Path, tree: "_PendingTree", secret_allow: Sequence[str] | None) -> FileChange:
     """Record `op`'s effect in `tree` (nothing is written yet)."""
     path = _resolve(root, op.path)
     shown = relative(root, path)
     if path.is_dir():
         raise PatchError(f"{shown} is a directory, not a file.")
+    if isinstance(op, UpdateFile) and secret_allow is not None and (problem := secret_problem(shown, secret_allow)):
+        raise PatchError(problem)
     if isinstance(op, AddFile):
         tree.write(path, op.content.encode())
         return FileChange(shown, "add")
@@ -221,7 +227,7 @@ class _PendingTree:
 
 def _handle(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     try:
-        changes = apply_patch(args["patch"], ctx.root)
+        changes = apply_patch(args["patch"], ctx.root, ctx.secret_allow)
     except PatchError as exc:
         return ToolResult.error(str(exc))
     return ToolResult(

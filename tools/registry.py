@@ -133,15 +133,19 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 def _check_arguments(schema: dict[str, Any], args: dict[str, Any]) -> str | None:
     """A small check of required names and top-level types: enough to give the
-    model a precise message instead of a handler's KeyError."""
+    model a precise message instead of a handler's KeyError. Quoted integers
+    are converted in place."""
     props = schema.get("properties", {})
-    missing = [k for k in schema.get("required", []) if k not in args]
+    missing = [k for k in schema.get("required", []) if args.get(k) is None]
     if missing:
         return f"missing required argument(s): {', '.join(missing)}."
-    for key, value in args.items():
+    for key, value in list(args.items()):
         expected = props.get(key, {}).get("type")
         if expected is None or value is None:
             continue
+        # Local models often quote numbers ("start_line": "10"); take them.
+        if expected == "integer" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            args[key] = value = int(value)
         types = _JSON_TYPES.get(expected, (object,))
         # bool is an int in Python; a model sending true for a line number is wrong.
         if isinstance(value, bool) and expected in ("integer", "number"):

@@ -10,7 +10,7 @@ from tools.registry import Tool, ToolContext, ToolResult
 
 DEFAULT_TOKENS = 2048
 MIN_TOKENS = 256
-MAX_TOKENS = 16_000
+MAX_TOKENS = 5_000  # below agent.loop.Limits.tool_output_tokens: a longer result loses its middle
 
 
 def _repo_map(args: dict[str, Any], ctx: ToolContext) -> ToolResult:

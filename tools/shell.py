@@ -6,11 +6,25 @@ for shell checks the command itself (ApprovalPolicy.check_command).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sandbox.output import human_size
 from tools.registry import Tool, ToolContext, ToolResult
 
+if TYPE_CHECKING:
+    from sandbox.runner import CommandResult
+
 OUTPUT_BYTES = 60_000
+
+
+def cut_note(result: "CommandResult") -> str:
+    """'; output 2.1 MB, the middle elided' when the runner cut the output.
+
+    For the status line: the loop caps results again in tokens, and that cut
+    may take the runner's own marker out of the middle."""
+    if not result.truncated_bytes:
+        return ""
+    return f"; output {human_size(result.truncated_bytes + len(result.output.encode()))}, the middle elided"
 
 
 def _shell(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -24,6 +38,7 @@ def _shell(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         status = f"timed out after {ctx.command_timeout:g} s (the command was killed)"
     else:
         status = f"exit code {result.exit_code}"
+    status += cut_note(result)
     output = result.output.rstrip()
     return ToolResult(
         f"{status}\n{output}" if output else f"{status} (no output)",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tools.registry import Tool, ToolContext, ToolResult
 from tools.search import walk_files
+from tools.shell import cut_note
 
 if TYPE_CHECKING:
     from sandbox.runner import CommandResult
@@ -62,7 +63,7 @@ def is_pytest(command: str) -> bool:
 @dataclass
 class Failure:
     id: str
-    kind: str  # "failed" or "error"
+    kind: str  # "failed", "error", or "collection" (a test file that could not be imported)
     message: str
     traceback: str
 
@@ -92,6 +93,8 @@ def parse_junit(xml_text: str, root: Path) -> Summary:
             summary.passed += 1
         else:
             kind = "failed" if problem.tag == "failure" else "error"
+            if kind == "error" and problem.get("message") == "collection failure":
+                kind = "collection"
             if kind == "failed":
                 summary.failed += 1
             else:
@@ -139,9 +142,12 @@ def _pytest_report(summary: Summary, exit_code: int | None, command: str) -> str
     head = f"{command}: {summary.counts()} (exit {exit_code})"
     if exit_code == 5:
         head += "\nNo tests ran: pytest collected nothing (check the path, -k filter, or test file names)."
+    elif exit_code == 2 and any(f.kind == "collection" for f in summary.failures):
+        head += "\nInterrupted, so no tests ran: a test file could not be collected. Fix the collection errors first."
     lines = [head]
+    labels = {"failed": "FAILED", "error": "ERROR", "collection": "ERROR (collection)"}
     for number, failure in enumerate(summary.failures):
-        label = "ERROR" if failure.kind == "error" else "FAILED"
+        label = labels[failure.kind]
         if number >= SHOWN_FAILURES:
             lines.append(f"{label} {failure.id}")
             continue
@@ -190,15 +196,18 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
         return ToolResult(output, ok=False, data=_data(command, result))
     summary = parse_junit(xml_text, ctx.root.resolve())
-    return ToolResult(_pytest_report(summary, result.exit_code, command), ok=result.exit_code == 0,
-                      data=_data(command, result, summary))
+    # The whole suite collecting nothing means no tests exist yet: not a failure
+    # (the gate would otherwise never let such a run finish). A filter that
+    # selects nothing is the caller's mistake and stays one.
+    ok = result.exit_code == 0 or (result.exit_code == 5 and not args.strip())
+    return ToolResult(_pytest_report(summary, result.exit_code, command), ok=ok, data=_data(command, result, summary))
 
 
 def _run_other(ctx: ToolContext, command: str) -> ToolResult:
     assert ctx.runner is not None
     result = ctx.runner.run(command, timeout=ctx.command_timeout, max_output_bytes=OUTPUT_BYTES)
     status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
-    return ToolResult(f"{command}: {status}\n{result.output.rstrip()}",
+    return ToolResult(f"{command}: {status}{cut_note(result)}\n{result.output.rstrip()}",
                       ok=result.exit_code == 0 and not result.timed_out, data=_data(command, result))
 
 
