@@ -26,7 +26,24 @@ _FORK_BOMB = re.compile(r"(?P<f>[^\s(){}|&;]+)\s*\(\s*\)\s*\{[^}]*(?P=f)\s*\|\s*
 _DISK_REDIRECT = re.compile(r">\s*/dev/(?:sd|hd|vd|xvd|nvme|mmcblk|disk)")
 _HARMLESS_DEVICES = {"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr"}
 _WIPE_TARGETS = {"/", "/*", "/.", "~", "~/", "~/*", "$HOME", "${HOME}", "$HOME/", "$HOME/*", "*", ".*"}
-_WRAPPERS = {"env", "command", "exec", "nohup", "time", "nice", "builtin"}
+# Programs and keywords that run the rest of the line as a command, with
+# their options that take a separate value (`timeout` also takes a duration).
+_WRAPPERS: dict[str, frozenset[str]] = {
+    "env": frozenset({"-u", "--unset", "-C", "--chdir"}),
+    "command": frozenset(),
+    "builtin": frozenset(),
+    "exec": frozenset({"-a"}),
+    "nohup": frozenset(),
+    "setsid": frozenset(),
+    "time": frozenset(),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "ionice": frozenset({"-c", "-n", "--class", "--classdata"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+    "timeout": frozenset({"-s", "--signal", "-k", "--kill-after"}),
+    "xargs": frozenset({"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter",
+                        "--max-args", "--max-procs", "--max-lines", "--max-chars"}),
+}
+_KEYWORDS = {"{", "}", "!", "if", "then", "else", "elif", "fi", "do", "done", "while", "until"}
 
 REASONS = {
     "wipe": "`rm -r` of /, ~ or * would wipe the system, the home folder or the whole working copy",
@@ -86,9 +103,22 @@ def _is_wipe(args: list[str]) -> bool:
 
 
 def _unwrap(words: list[str]) -> list[str]:
-    """Drop leading VAR=value assignments and wrappers such as `env` or `nohup`."""
-    while words and (re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]) or words[0] in _WRAPPERS):
-        words = words[1:]
+    """Drop leading VAR=value assignments, shell keywords (`then`, `do`, `{`)
+    and wrappers such as `env -i`, `timeout 60` or `xargs -n 1`."""
+    while words:
+        first, words = words[0], words[1:]
+        wrapper = os.path.basename(first)
+        if wrapper in _WRAPPERS:
+            while words and words[0].startswith("-") and words[0] != "-":
+                option, words = words[0], words[1:]
+                if option == "--":
+                    break
+                if option in _WRAPPERS[wrapper]:
+                    words = words[1:]
+            if wrapper == "timeout":
+                words = words[1:]
+        elif not (first in _KEYWORDS or re.fullmatch(r"[A-Za-z_]\w*=.*", first)):
+            return [first, *words]
     return words
 
 

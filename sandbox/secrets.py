@@ -53,10 +53,10 @@ def is_sensitive_path(rel_path: str, allow: Sequence[str] = ()) -> bool:
     `allow` is the user's allow-list of globs (matched against the path and
     the file name), e.g. [".env.example", "config/*.pem"].
     """
+    if is_allowed(rel_path, allow):
+        return False
     path = PurePosixPath(rel_path.replace("\\", "/"))  # also drops a leading "./"
     as_text = path.as_posix()
-    if any(fnmatchcase(as_text, g) or fnmatchcase(path.name, g) for g in allow):
-        return False
     name = path.name.lower()
     if any(fnmatchcase(name, g) for g in _TEMPLATE_NAMES):
         return False
@@ -64,6 +64,12 @@ def is_sensitive_path(rel_path: str, allow: Sequence[str] = ()) -> bool:
     return any(fnmatchcase(name, g) for g in _SENSITIVE_NAMES) or any(
         lowered.endswith("/" + s) for s in _SENSITIVE_SUFFIXES
     )
+
+
+def is_allowed(rel_path: str, allow: Sequence[str]) -> bool:
+    """Whether the user's allow-list (globs against the path or the file name) names this file."""
+    path = PurePosixPath(rel_path.replace("\\", "/"))
+    return any(fnmatchcase(path.as_posix(), g) or fnmatchcase(path.name, g) for g in allow)
 
 
 # --------------------------------------------------------------------------- text
@@ -311,7 +317,7 @@ def added_lines(diff_text: str) -> dict[str, list[tuple[int, str]]]:
     for line in diff_text.splitlines():
         if old_left <= 0 and new_left <= 0:  # between hunks: headers
             if line.startswith("+++ "):
-                path = _diff_path(line[4:])
+                path = diff_path(line[4:])
             elif hunk := _HUNK.match(line):
                 old_count, start, new_count = hunk.groups()
                 number = int(start)
@@ -327,14 +333,15 @@ def added_lines(diff_text: str) -> dict[str, list[tuple[int, str]]]:
     return files
 
 
-def _diff_path(header: str) -> str:
+def diff_path(header: str, prefix: str = "b/") -> str:
+    """The path a `+++ ` (or, with prefix "a/", `--- `) line names; "" for /dev/null."""
     name = header.split("\t", 1)[0].strip()
     if len(name) > 1 and name[0] == name[-1] == '"':  # git quotes unusual names, with C escapes
         try:
             name = name[1:-1].encode("ascii").decode("unicode_escape").encode("latin-1").decode("utf-8")
         except UnicodeError:
             name = name[1:-1]
-    return "" if name == "/dev/null" else name.removeprefix("b/")
+    return "" if name == "/dev/null" else name.removeprefix(prefix)
 
 
 def scan_diff(diff_text: str) -> list[SecretHit]:

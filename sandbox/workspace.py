@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -234,13 +233,12 @@ class Workspace:
     def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
         """`path:line (kind)` for every secret the change adds, and every
         sensitive file it adds, except files the user allowed."""
-        from sandbox.secrets import is_sensitive_path, scan_diff
+        from sandbox.secrets import is_allowed, is_sensitive_path, scan_diff
 
         found = [f"{f.path} (sensitive file)" for f in self.changed_files()
                  if f.kind != "delete" and is_sensitive_path(f.path, allow)]
-        for hit in scan_diff(self.diff()):
-            if not any(fnmatchcase(hit.path, glob) for glob in allow):
-                found.append(f"{hit.path}:{hit.line} ({hit.kind})")
+        found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(self.diff())
+                  if not is_allowed(hit.path, allow)]
         return found
 
     def keep(self) -> str:

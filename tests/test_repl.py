@@ -379,3 +379,11 @@ def test_resume_without_a_terminal_stays_one_shot(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert last_user_text(server.model_requests[-1]) == "Continue the task."
     assert "Finished." in result.stdout
+
+
+def test_a_session_that_cannot_start_is_one_line_and_leaves_nothing(repo: Path) -> None:
+    result = run_cli(["repl"], repo, input="/exit\n")  # no API key anywhere
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("codex-agent: ") and "API key" in line
+    assert worktrees(repo) == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.loop import INTERRUPTED_NOTE
-from tests.conftest import git, make_repo
+from tests.conftest import REPO, git, make_repo
 from tests.fake_openai import FakeOpenAI, call, reply, text
 
 pexpect = pytest.importorskip("pexpect")
@@ -53,7 +53,7 @@ class Terminal:
 
 
 def spawn(repo: Path, server: FakeOpenAI, *extra: str, dimensions: tuple[int, int] = (40, 120)) -> Terminal:
-    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm"}
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PYTHONPATH": str(REPO)}
     env.pop("PROMPT_TOOLKIT_NO_CPR", None)
     child = pexpect.spawn(
         sys.executable,
@@ -182,7 +182,7 @@ def test_resume_opens_the_repl_on_a_saved_session(tmp_path: Path) -> None:
         session.run("start some notes")
         session.close()  # as if the terminal was closed: the working copy stays
 
-        env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm"}
+        env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PYTHONPATH": str(REPO)}
         child = pexpect.spawn(
             sys.executable,
             ["-m", "agent", "resume", session.run_id, "--base-url", server.base_url, "--api", "chat",

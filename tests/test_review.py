@@ -284,3 +284,30 @@ def test_merge_never_folds_two_findings_of_one_source() -> None:
 )
 def test_normalize_category(said: str, category: str) -> None:
     assert normalize_category(said) == category
+
+
+def test_symlinks_out_of_the_repository_are_not_followed(tmp_path: Path, capsys: Capture) -> None:
+    # A pull request can add `notes.py -> ~/.aws/credentials` or a link to a
+    # folder outside: the review must not read the target into the diff the
+    # model gets, the analysers or the report.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "creds.py").write_text("OUTSIDE_MARKER = eval(input())\n")
+    root = make_repo(tmp_path / "proj", {"README.md": "# proj\n"})
+    (root / "notes.py").symlink_to(outside / "creds.py")
+    (root / "ext").symlink_to(outside)
+    git(root, "add", "ext")
+    git(root, "commit", "-qm", "link a folder")
+    patch = tmp_path / "pr.diff"
+    patch.write_text("--- a/ext/creds.py\n+++ b/ext/creds.py\n@@ -1 +1 @@\n-x\n+OUTSIDE_MARKER = eval(input())\n")
+
+    for options in ({}, {"patch": str(patch)}, {"all_lines": True}):
+        _, report = review_json(root, capsys, **options)
+        assert not [f for f in report["findings"] if f["rule_id"] == "B307"], options
+        assert "OUTSIDE_MARKER" not in json.dumps([f["snippet"] for f in report["findings"]])
+
+    from agent.review import targets
+
+    target = targets.uncommitted(root)
+    assert "OUTSIDE_MARKER" not in target.diff
+    assert all(f.content is None for f in target.files if f.path == "notes.py")

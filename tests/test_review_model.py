@@ -94,6 +94,25 @@ def test_what_the_model_is_sent(repo: Path, capsys: Capture) -> None:
     assert sorted(t["function"]["name"] for t in request["tools"]) == ["grep", "list_files", "read_file"]
 
 
+def test_sensitive_files_in_folders_with_spaces_or_deleted_are_withheld(repo: Path, capsys: Capture) -> None:
+    # git ends a header naming a path with a space with a tab ("+++ b/deploy
+    # keys/.env\t"), and a deleted file's secrets are on its "-" lines. A
+    # password a person chose has no random shape for the masking to catch.
+    (repo / "old.env").write_text("SMTP_PASSWORD=tr0ub4dor-and-3\n")
+    git(repo, "add", "old.env")
+    git(repo, "commit", "-qm", "env")
+    (repo / "old.env").unlink()
+    (repo / "deploy keys").mkdir()
+    (repo / "deploy keys" / ".env").write_text("DB_PASSWORD=correct-horse-battery\n")
+    with FakeOpenAI([reply(answer([]))]) as server:
+        run_review(repo, server, capsys)
+    sent = sent_text(server)
+    assert "correct-horse-battery" not in sent and "tr0ub4dor-and-3" not in sent
+    user = server.model_requests[0]["messages"][1]["content"]
+    assert "deploy keys/.env\n(content withheld: sensitive file)" in user
+    assert "old.env\n(content withheld: sensitive file)" in user
+
+
 def test_the_model_reads_code_through_read_only_tools(repo: Path, capsys: Capture) -> None:
     (repo / ".env").write_text(f"AWS_KEY={AWS_KEY}\n")
     script = [
@@ -207,3 +226,15 @@ def test_extract_json_is_robust(text: str) -> None:
 def test_extract_json_gives_up_cleanly(text: str) -> None:
     data = extract_json(text)
     assert data is None or "findings" not in data
+
+
+def test_model_findings_outside_the_repository_are_dropped(repo: Path) -> None:
+    from agent.review.model_review import parse_findings
+    from agent.review.targets import uncommitted
+
+    (repo.parent / "elsewhere.py").write_text("x = 1\n")
+    items = [{"file": path, "line": 1, "severity": "high", "category": "xss", "title": "t"}
+             for path in ("../elsewhere.py", str(repo.parent / "elsewhere.py"), "app.py")]
+    findings, warnings = parse_findings(json.dumps({"findings": items}), uncommitted(repo))
+    assert [f.file for f in findings] == ["app.py"]
+    assert "../elsewhere.py" in warnings[0]

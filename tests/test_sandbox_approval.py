@@ -49,6 +49,15 @@ DENIED = [
     "dd if=/dev/zero of=/dev/sda bs=1M",
     ":(){ :|:& };:",
     "bomb() { bomb | bomb & }; bomb",
+    # Behind the wrappers and shell keywords models write every day.
+    "timeout 60 git push",
+    "timeout -s KILL 5m git push",
+    "nice -n 10 sudo make install",
+    "env -i sudo true",
+    "xargs -n 1 git push < remotes.txt",
+    "{ sudo true; }",
+    "if true; then git push; fi",
+    "for r in a b; do git push $r; done",
 ]
 
 

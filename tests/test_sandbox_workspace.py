@@ -333,3 +333,49 @@ def test_meta_is_saved_with_the_run(repo):
         Workspace.create(repo, run_id="task-1")
     with pytest.raises(ValueError):
         Workspace.create(repo, run_id="../escape")
+
+
+FAKE_TOKEN = "ghp_" + "Q8vR2xL7mN4pK9sT3wY6zB1cD5fG0hJ2kL4n"  # shaped like a GitHub token, not a real one
+
+
+def test_apply_refuses_a_change_that_adds_a_secret_unless_its_file_is_allowed(repo):
+    ws = Workspace.create(repo)
+    (ws.root / "lines.txt").write_text(LINES + "more\n")
+    (ws.root / "config").mkdir()
+    (ws.root / "config" / ".env.test").write_text(f"GITHUB_TOKEN={FAKE_TOKEN}\n")
+    before = fingerprint(repo)
+
+    refused = ws.apply()
+    assert not refused.ok and "config/.env.test (sensitive file)" in refused.message
+    assert "config/.env.test:1" in refused.message and FAKE_TOKEN not in refused.message
+    assert fingerprint(repo) == before and ws.root.is_dir()
+
+    # The allow-list names files the way --allow-secret does: by path or by file name.
+    result = ws.apply(allow_secrets=[".env.test"])
+    assert result.ok, result.message
+    assert (repo / "config" / ".env.test").read_text() == f"GITHUB_TOKEN={FAKE_TOKEN}\n"
+
+
+def test_a_nested_repository_made_in_the_working_copy_runs_nothing_outside(repo, tmp_path):
+    # A model-run command (sandboxed) can fill the working copy's empty
+    # submodule folder with a clone at the recorded commit (the objects are
+    # in the user's .git, readable in the sandbox) and give it a config that
+    # runs a command (core.fsmonitor). The agent's own git, which runs
+    # outside the sandbox, must never start a git inside it.
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "vendor" / "lib").mkdir(parents=True)  # a submodule that was never initialised
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{head},vendor/lib")
+    git(repo, "commit", "-qm", "a submodule")
+    ws = Workspace.create(repo)
+    nested = ws.root / "vendor" / "lib"
+    marker = tmp_path / "escaped"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(repo), str(nested)], check=True)
+    subprocess.run(["git", "-C", str(nested), "checkout", "-q", head], check=True)
+    subprocess.run(["git", "-C", str(nested), "config", "core.fsmonitor", f"touch {marker}; false"], check=True)
+    (nested / "lines.txt").write_text("dirty, so a status inside would look\n")
+    (ws.root / "lines.txt").write_text(LINES + "agent\n")
+
+    assert "lines.txt" in [s.path for s in ws.changed_files()]
+    ws.diff()
+    assert ws.apply().ok
+    assert not marker.exists()

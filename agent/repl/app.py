@@ -225,12 +225,11 @@ class Repl:
 
 def repl_main(settings: Settings, cwd: Path, resume: dict | None = None) -> int:
     """`codex-agent` with no task, and `codex-agent resume` in a terminal."""
-    from agent.model import ModelError
-    from sandbox.runner import SandboxUnavailable
+    from agent.session import SessionError
 
     try:
         repl = Repl(settings, cwd, resume=resume)
-    except (ModelError, ResumeError, SandboxUnavailable) as exc:
+    except (SessionError, ResumeError) as exc:
         print(f"codex-agent: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return repl.run()

@@ -10,21 +10,14 @@ files it created are removed, ignored files stay.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
-from sandbox.git import git, git_text, snapshot_tree
+from sandbox.git import git, git_text, snapshot_tree, staged_index
 
 
 def restore_tree(root: Path, tree: str) -> list[str]:
     """Make the files of `root` those of `tree`; the paths that changed."""
-    real_index = Path(git_text("rev-parse", "--path-format=absolute", "--git-path", "index", cwd=root))
-    with tempfile.TemporaryDirectory(prefix="codex-agent-undo-") as tmp:
-        index = Path(tmp) / "index"
-        if real_index.exists():
-            shutil.copyfile(real_index, index)  # its stat cache spares re-reading unchanged files
-        git("add", "-A", cwd=root, index=index)
+    with staged_index(root) as index:
         current = git_text("write-tree", cwd=root, index=index)
         changed = git_text("diff-tree", "-r", "--name-only", "--no-renames", current, tree, cwd=root)
         git("read-tree", "-m", "-u", current, tree, cwd=root, index=index)

@@ -19,7 +19,7 @@ from typing import Any
 from agent.messages import Message
 from agent.review.findings import CATEGORIES, SEVERITIES, Finding, normalize_category, normalize_severity
 from agent.review.targets import Target
-from sandbox.secrets import is_sensitive_path, mask_secrets
+from sandbox.secrets import diff_path, is_sensitive_path, mask_secrets
 
 READ_ONLY_TOOLS = ["read_file", "grep", "list_files"]
 MAX_STEPS = 16
@@ -76,15 +76,24 @@ def _diff_for_model(diff: str) -> str:
     sections = re.split(r"(?m)^(?=diff --git )", diff)
     kept = []
     for section in sections:
-        header = re.search(r"(?m)^\+\+\+ (?:b/)?(\S+)", section) or re.search(r"(?m)^--- (?:a/)?(\S+)", section)
-        if header and is_sensitive_path(header.group(1)):
-            kept.append(f"diff --git a/{header.group(1)} b/{header.group(1)}\n(content withheld: sensitive file)\n")
+        sensitive = [path for path in _section_paths(section) if is_sensitive_path(path)]
+        if sensitive:
+            kept.append(f"diff --git a/{sensitive[0]} b/{sensitive[0]}\n(content withheld: sensitive file)\n")
         else:
             kept.append(section)
     text = mask_secrets("".join(kept))
     if len(text) > MAX_DIFF_CHARS:
         text = text[:MAX_DIFF_CHARS] + "\n... (diff truncated: read the remaining files with read_file)\n"
     return text
+
+
+def _section_paths(section: str) -> list[str]:
+    """Both paths a file's diff names (a deleted .env shows its secrets too);
+    only its header is read, so a removed line `-- x` is not taken for one."""
+    header = section.split("\n@@", 1)[0]
+    paths = [diff_path(m.group(2), "a/" if m.group(1) == "---" else "b/")
+             for m in re.finditer(r"(?m)^(---|\+\+\+) (.*)$", header)]
+    return [p for p in paths if p]
 
 
 def _audit_files_for_model(target: Target) -> str:
@@ -159,8 +168,10 @@ def _clean_path(raw: str, target: Target) -> str | None:
             path = PurePosixPath(path).relative_to(target.root.as_posix()).as_posix()
         except ValueError:
             return None
-    known = {f.path for f in target.files}
-    return path if path in known or (target.root / path).is_file() else None
+    if path in {f.path for f in target.files}:
+        return path
+    full = target.root / path
+    return path if full.is_file() and full.resolve().is_relative_to(target.root.resolve()) else None
 
 
 def parse_findings(text: str, target: Target) -> tuple[list[Finding], list[str]]:

@@ -55,10 +55,19 @@ def _decode(data: bytes) -> str | None:
 
 
 def _disk_reader(root: Path) -> Callable[[str], str | None]:
+    """Files as they are on disk. A symlink is not followed (git records only
+    where it points), nor a path through a linked folder out of the
+    repository: a change adding `notes.py -> ~/.aws/credentials` must not
+    carry that file into the review, the model's prompt or the report."""
+    top = root.resolve()
+
     def read(path: str) -> str | None:
+        full = root / path
         try:
-            return _decode((root / path).read_bytes())
-        except OSError:
+            if full.is_symlink() or not full.resolve().is_relative_to(top):
+                return None
+            return _decode(full.read_bytes())
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop
             return None
 
     return read
