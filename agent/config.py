@@ -12,7 +12,7 @@ from typing import Any
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
-REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval")
+REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory")
 
 
 @dataclass
@@ -86,6 +86,19 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     )
     merge(flags or {}, "flag")
     return settings
+
+
+RESUMED = ("model", "api", "base_url", "approval", "sandbox", "max_steps", "max_tokens", "max_cost", "test_cmd",
+           "command_timeout", "context_window", "allow_secrets", "map_tokens")
+
+
+def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
+    """A resumed session goes on with the settings it was started with, except
+    where the user now passes a flag."""
+    for key in RESUMED:
+        if key in saved and settings.sources.get(key) != "flag":
+            setattr(settings, key, saved[key])
+            settings.sources[key] = "saved session"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agent.tokens import cap_tokens
 from sandbox.output import human_size
-from sandbox.secrets import is_sensitive_path
+from sandbox.secrets import is_sensitive_path, mask_secrets
 from tools.paths import PathError, relative, resolve_in
 
 MAX_FILE_TOKENS = 8_000
@@ -82,7 +82,7 @@ def _attachment(root: Path, path: Path, rel: str, allow: Sequence[str]) -> str:
             fh.seek(size - MAX_READ_BYTES // 2)
             note = f"[{human_size(size)}: only its start and end are shown]\n"
         data += fh.read()
-    content = cap_tokens(data.decode("utf-8", errors="replace"), MAX_FILE_TOKENS)
+    content = cap_tokens(mask_secrets(data.decode("utf-8", errors="replace")), MAX_FILE_TOKENS)
     return f'<file path="{rel}">\n{note}{content.rstrip()}\n</file>'
 
 

@@ -5,6 +5,10 @@ The conversation stays provider-neutral (`agent.messages`); each client
 converts it to its wire format at the edge and parses the answer back into a
 `ModelReply`. Retries are ours, not the SDK's (it is built with max_retries=0)
 so the policy is visible, testable and reported through `on_retry`.
+
+This module holds the interface, the retrying base both wire formats share
+and replay; the wire formats live in `agent.model_responses` and
+`agent.model_chat`.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 import openai
 
-from agent.messages import Message, ModelReply, ToolCall, Usage
+from agent.messages import Message, ModelReply
+
+if TYPE_CHECKING:
+    from agent.model_chat import ChatClient
+    from agent.model_responses import ResponsesClient
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Local servers (Ollama, llama.cpp, vLLM) ignore the key, but the SDK refuses to start without one.
@@ -87,7 +95,7 @@ def make_client(
     max_retries: int = 4,
     timeout: float = 600,
     on_retry: RetryHook | None = None,
-) -> "ResponsesClient | ChatClient":
+) -> ResponsesClient | ChatClient:
     """A client for `model` at `base_url` (None = OpenAI). The key comes only
     from `api_key`: resolving OPENAI_API_KEY is the configuration's job."""
     url = (base_url or OPENAI_BASE_URL).rstrip("/")
@@ -97,6 +105,10 @@ def make_client(
         if is_openai(base_url):
             raise ModelError("no API key: set OPENAI_API_KEY (or pass a key in the config)", "auth")
         api_key = PLACEHOLDER_KEY
+    # The client modules build on the base class below, so they load here, not at the top.
+    from agent.model_chat import ChatClient
+    from agent.model_responses import ResponsesClient
+
     api = api or default_api(base_url)
     classes = {"responses": ResponsesClient, "chat": ChatClient}
     if api not in classes:
@@ -108,7 +120,7 @@ def make_client(
 # --------------------------------------------------------------------------- shared request loop
 
 
-class _Retryable(Exception):
+class Retryable(Exception):
     """An attempt that failed in a way worth another try."""
 
     def __init__(self, error: ModelError, retry_after: float | None = None) -> None:
@@ -116,7 +128,7 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-class _OpenAIClient:
+class OpenAIClient:
     api = ""
 
     def __init__(
@@ -164,7 +176,7 @@ class _OpenAIClient:
                     # The SDK hands back what it could not parse (a web page, another
                     # API's JSON) as a str or a half-built model; reading it fails here.
                     raise self._not_the_api(f"{type(exc).__name__}: {exc}") from exc
-            except _Retryable as failure:
+            except Retryable as failure:
                 if attempt >= self.max_retries:
                     raise failure.error from failure.__cause__
                 attempt += 1
@@ -183,18 +195,18 @@ class _OpenAIClient:
     ) -> ModelReply:
         raise NotImplementedError
 
-    def _ended_early(self, stream: Any) -> ModelError | _Retryable:
+    def _ended_early(self, stream: Any) -> ModelError | Retryable:
         content_type = stream.response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             got = content_type or "no content type"
             return self._not_the_api(f"asked for a stream, got {got}; a server that cannot stream needs stream = false")
         message = f"the stream from {self.base_url} ended before the reply was complete"
-        return _Retryable(ModelError(message, "connection"))
+        return Retryable(ModelError(message, "connection"))
 
     def _not_the_api(self, detail: str) -> ModelError:
         """A reply that is not the wire format at all: retrying will not help."""
         return ModelError(
-            f"{self.base_url} did not answer like an OpenAI {self.api} API ({_one_line(detail, 160)}); "
+            f"{self.base_url} did not answer like an OpenAI {self.api} API ({one_line(detail, 160)}); "
             "check --base-url and --api",
             "bad_response",
         )
@@ -205,22 +217,22 @@ class _OpenAIClient:
         # Jitter keeps parallel batch tasks from retrying in lockstep.
         return min(self.base_delay * 2 ** (attempt - 1), MAX_BACKOFF) * random.uniform(0.8, 1.2)
 
-    def _translate(self, exc: openai.OpenAIError) -> ModelError | _Retryable:
-        """The SDK's exception as our one-line error, wrapped in _Retryable when
+    def _translate(self, exc: openai.OpenAIError) -> ModelError | Retryable:
+        """The SDK's exception as our one-line error, wrapped in Retryable when
         another attempt may succeed."""
         if isinstance(exc, openai.APITimeoutError):
-            return _Retryable(ModelError(f"the request to {self.base_url} timed out", "timeout"))
+            return Retryable(ModelError(f"the request to {self.base_url} timed out", "timeout"))
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
             detail = str(cause) if cause and str(cause) else exc.message
-            return _Retryable(ModelError(f"cannot reach {self.base_url}: {_one_line(detail)}", "connection"))
+            return Retryable(ModelError(f"cannot reach {self.base_url}: {one_line(detail)}", "connection"))
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc)
         if isinstance(exc, openai.APIError):  # an error event inside a stream
-            return _Retryable(ModelError(f"model server error: {_one_line(exc.message)}", "server", code=exc.code))
-        return ModelError(_one_line(str(exc)), "bad_request")
+            return Retryable(ModelError(f"model server error: {one_line(exc.message)}", "server", code=exc.code))
+        return ModelError(one_line(str(exc)), "bad_request")
 
-    def _status_error(self, exc: openai.APIStatusError) -> ModelError | _Retryable:
+    def _status_error(self, exc: openai.APIStatusError) -> ModelError | Retryable:
         status, code = exc.status_code, exc.code
         said = _server_message(exc)
         should_retry = exc.response.headers.get("x-should-retry")
@@ -247,7 +259,7 @@ class _OpenAIClient:
             return ModelError(f"bad request (HTTP {status}): {said}", "bad_request", code=code)
         if should_retry == "false":
             return error
-        return _Retryable(error, _retry_after(exc.response.headers))
+        return Retryable(error, _retry_after(exc.response.headers))
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -274,11 +286,11 @@ def _retry_after(headers: Any) -> float | None:
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return _one_line(body["message"])
-    return _one_line(str(body) if body else exc.message)
+        return one_line(body["message"])
+    return one_line(str(body) if body else exc.message)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -287,7 +299,7 @@ def _ignore(_text: str) -> None:
     pass
 
 
-def _announce(reply: ModelReply, on_text: TextCallback, on_reasoning: TextCallback) -> ModelReply:
+def announce(reply: ModelReply, on_text: TextCallback, on_reasoning: TextCallback) -> ModelReply:
     """Give a reply that was not streamed to the callbacks in one piece, so
     renderers see every reply the same way."""
     if reply.reasoning:
@@ -297,287 +309,18 @@ def _announce(reply: ModelReply, on_text: TextCallback, on_reasoning: TextCallba
     return reply
 
 
-def _dump(obj: Any) -> dict[str, Any]:
+def dump(obj: Any) -> dict[str, Any]:
     """An SDK object as plain JSON-able data, keeping only what the server sent
     (verbatim, even where it strays from the schema: no warnings about that)."""
     return obj.model_dump(mode="json", exclude_unset=True, warnings=False)
 
 
-def _arguments_text(arguments: Any) -> str:
+def arguments_text(arguments: Any) -> str:
     """Tool-call arguments as the JSON text the registry parses: some
     compatible servers send an object, or null, instead of a string."""
     if isinstance(arguments, str):
         return arguments
     return "" if arguments is None else json.dumps(arguments)
-
-
-def _reasoning_model(model: str) -> bool:
-    name = model.rsplit("/", 1)[-1]
-    return name.startswith(("gpt-5", "o1", "o3", "o4", "codex"))
-
-
-# --------------------------------------------------------------------------- Responses API
-
-
-class ResponsesClient(_OpenAIClient):
-    """The Responses API (OpenAI itself: the GPT-5.x-Codex models live here).
-
-    Stateless (`store=False`): the whole conversation is sent each time, with
-    the reasoning items (encrypted content) kept from earlier replies.
-    """
-
-    api = "responses"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.reasoning_summary: str | None = "auto"
-
-    def _request(
-        self,
-        instructions: str,
-        history: list[Message],
-        tools: ToolSchemas | None,
-        on_text: TextCallback,
-        on_reasoning: TextCallback,
-    ) -> ModelReply:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "instructions": instructions,
-            "input": responses_input(history),
-            "store": False,
-        }
-        if tools is not None and (schemas := tools.responses_schemas()):
-            params["tools"] = schemas
-        if _reasoning_model(self.model):
-            # Without storage, reasoning only survives between turns encrypted.
-            params["include"] = ["reasoning.encrypted_content"]
-            if self.reasoning_summary:
-                params["reasoning"] = {"summary": self.reasoning_summary}
-        try:
-            return self._send(params, on_text, on_reasoning)
-        except openai.BadRequestError as exc:
-            # Reasoning summaries need a verified organisation; do without them.
-            if "reasoning" not in params or "summar" not in exc.message.lower():
-                raise
-            self.reasoning_summary = None
-            del params["reasoning"]
-            return self._send(params, on_text, on_reasoning)
-
-    def _send(self, params: dict[str, Any], on_text: TextCallback, on_reasoning: TextCallback) -> ModelReply:
-        if not self.stream:
-            return _announce(parse_response(self.sdk.responses.create(**params)), on_text, on_reasoning)
-        final = None
-        stream = self.sdk.responses.create(**params, stream=True)
-        for event in stream:
-            kind = event.type
-            if kind == "response.output_text.delta":
-                on_text(event.delta)
-            elif kind == "response.reasoning_summary_text.delta":
-                on_reasoning(event.delta)
-            elif kind == "response.reasoning_summary_part.added" and event.summary_index > 0:
-                on_reasoning("\n\n")  # summary parts are paragraphs
-            elif kind in ("response.completed", "response.incomplete"):
-                final = event.response
-            elif kind == "response.failed":
-                err = event.response.error
-                raise _stream_failure(err.code if err else None, err.message if err else "the response failed")
-            elif kind == "error":
-                raise _stream_failure(event.code, event.message)
-        if final is None:
-            raise self._ended_early(stream)
-        return parse_response(final)
-
-
-def _stream_failure(code: str | None, message: str) -> ModelError | _Retryable:
-    error = ModelError(f"model server error: {_one_line(message)}", "server", code=code)
-    return _Retryable(error) if code in (None, "server_error", "rate_limit_exceeded") else error
-
-
-def responses_input(history: list[Message]) -> list[dict[str, Any]]:
-    """The neutral history as Responses API input items."""
-    items: list[dict[str, Any]] = []
-    for m in history:
-        if m.role == "user":
-            items.append({"role": "user", "content": m.content})
-        elif m.role == "tool":
-            items.append({"type": "function_call_output", "call_id": m.tool_call_id, "output": m.content})
-        else:
-            items.extend(m.provider_items)  # reasoning items go back before what they led to
-            if m.content:
-                items.append({"role": "assistant", "content": m.content})
-            for c in m.tool_calls:
-                items.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.arguments})
-    return items
-
-
-def parse_response(response: Any) -> ModelReply:
-    """A Responses API `Response` as a ModelReply."""
-    texts: list[str] = []
-    summaries: list[str] = []
-    calls: list[ToolCall] = []
-    kept: list[dict[str, Any]] = []
-    for item in response.output:
-        if item.type == "message":
-            texts.extend(part.text for part in item.content if part.type == "output_text")
-        elif item.type == "function_call":
-            calls.append(ToolCall(id=item.call_id, name=item.name, arguments=_arguments_text(item.arguments)))
-        elif item.type == "reasoning":
-            summaries.extend(s.text for s in item.summary)
-            if item.encrypted_content:
-                # Sent back without its id: with store=False the server knows no
-                # "rs_..." ids, only the encrypted content (Codex does the same).
-                summary = [{"type": "summary_text", "text": s.text} for s in item.summary]
-                kept.append({"type": "reasoning", "summary": summary, "encrypted_content": item.encrypted_content})
-    usage = Usage()
-    if response.usage:
-        details = response.usage.input_tokens_details
-        usage = Usage(
-            input_tokens=response.usage.input_tokens,
-            cached_input_tokens=(details.cached_tokens or 0) if details else 0,
-            output_tokens=response.usage.output_tokens,
-        )
-    message = Message(role="assistant", content="".join(texts), tool_calls=calls, provider_items=kept)
-    return ModelReply(message, usage, reasoning="\n\n".join(summaries), model=response.model, raw=_dump(response))
-
-
-# --------------------------------------------------------------------------- Chat Completions API
-
-
-class ChatClient(_OpenAIClient):
-    """The Chat Completions API: every OpenAI-compatible server (Ollama, vLLM,
-    llama.cpp, LM Studio, OpenRouter, Azure)."""
-
-    api = "chat"
-
-    def _request(
-        self,
-        instructions: str,
-        history: list[Message],
-        tools: ToolSchemas | None,
-        on_text: TextCallback,
-        on_reasoning: TextCallback,
-    ) -> ModelReply:
-        params: dict[str, Any] = {"model": self.model, "messages": chat_messages(instructions, history)}
-        if tools is not None and (schemas := tools.chat_schemas()):
-            params["tools"] = schemas
-        if not self.stream:
-            return _announce(parse_completion(self.sdk.chat.completions.create(**params)), on_text, on_reasoning)
-        stream = self.sdk.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
-        assembler = _ChunkAssembler()
-        for chunk in stream:
-            assembler.add(chunk, on_text, on_reasoning)
-        if assembler.finish_reason is None:
-            raise self._ended_early(stream)
-        return parse_completion(assembler.completion())
-
-
-def chat_messages(instructions: str, history: list[Message]) -> list[dict[str, Any]]:
-    """The instructions and neutral history as Chat Completions messages."""
-    messages: list[dict[str, Any]] = [{"role": "system", "content": instructions}]
-    for m in history:
-        if m.role == "tool":
-            messages.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
-        elif m.role == "assistant" and m.tool_calls:
-            calls = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                for c in m.tool_calls
-            ]
-            messages.append({"role": "assistant", "content": m.content or None, "tool_calls": calls})
-        else:
-            messages.append({"role": m.role, "content": m.content})
-    return messages
-
-
-def _reasoning_of(obj: Any) -> str:
-    # Not in the OpenAI schema: Ollama and vLLM send `reasoning_content`, OpenRouter `reasoning`.
-    return getattr(obj, "reasoning_content", None) or getattr(obj, "reasoning", None) or ""
-
-
-def parse_completion(completion: Any) -> ModelReply:
-    """A `ChatCompletion` (or the dict form `_ChunkAssembler` builds) as a ModelReply."""
-    if isinstance(completion, dict):
-        completion = openai.types.chat.ChatCompletion.model_validate(completion)
-    if completion.choices is None:  # the SDK builds its models without validation
-        raise ValueError("the reply has no choices")
-    message = completion.choices[0].message if completion.choices else None
-    calls = [
-        ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=_arguments_text(c.function.arguments))
-        for i, c in enumerate((message.tool_calls if message else None) or [])
-        if c.type == "function"
-    ]
-    usage = Usage()
-    if completion.usage:
-        details = completion.usage.prompt_tokens_details
-        usage = Usage(
-            input_tokens=completion.usage.prompt_tokens,
-            cached_input_tokens=(details.cached_tokens or 0) if details else 0,
-            output_tokens=completion.usage.completion_tokens,
-        )
-    content = (message.content or "") if message else ""
-    return ModelReply(
-        Message(role="assistant", content=content, tool_calls=calls),
-        usage,
-        reasoning=_reasoning_of(message) if message else "",
-        model=completion.model,
-        raw=_dump(completion),
-    )
-
-
-class _ChunkAssembler:
-    """Builds one chat completion from its stream chunks, passing text on as it comes."""
-
-    def __init__(self) -> None:
-        self.head: dict[str, Any] = {}
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: dict[int, dict[str, str]] = {}
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-
-    def add(self, chunk: Any, on_text: TextCallback, on_reasoning: TextCallback) -> None:
-        self.head = self.head or {"id": chunk.id, "created": chunk.created, "model": chunk.model}
-        if chunk.usage:
-            self.usage = _dump(chunk.usage)
-        if not chunk.choices:
-            return
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if choice.finish_reason:
-            self.finish_reason = choice.finish_reason
-        if thought := _reasoning_of(delta):
-            self.reasoning.append(thought)
-            on_reasoning(thought)
-        if delta.content:
-            self.text.append(delta.content)
-            on_text(delta.content)
-        for piece in delta.tool_calls or []:
-            # Some servers leave out `index`: a new id starts a new call.
-            index = piece.index if piece.index is not None else len(self.calls) - (0 if piece.id else 1)
-            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-            call["id"] = call["id"] or piece.id or ""
-            if piece.function:
-                # Servers that repeat the name in every chunk must not get it doubled.
-                call["name"] = call["name"] or piece.function.name or ""
-                call["arguments"] += _arguments_text(piece.function.arguments)
-
-    def completion(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
-        if self.reasoning:
-            message["reasoning_content"] = "".join(self.reasoning)
-        if self.calls:
-            message["tool_calls"] = [
-                {
-                    "id": c["id"] or f"call_{i}",
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": c["arguments"]},
-                }
-                for i, c in sorted(self.calls.items())
-            ]
-        choice = {"index": 0, "message": message, "finish_reason": self.finish_reason}
-        body = {**self.head, "object": "chat.completion", "choices": [choice]}
-        if self.usage:
-            body["usage"] = self.usage
-        return body
 
 
 # --------------------------------------------------------------------------- replay
@@ -604,4 +347,4 @@ class ReplayClient:
         if self._next >= len(self._replies):
             raise ModelError("replay: the trajectory has no more model responses", "replay")
         self._next += 1
-        return _announce(self._replies[self._next - 1], on_text or _ignore, on_reasoning or _ignore)
+        return announce(self._replies[self._next - 1], on_text or _ignore, on_reasoning or _ignore)

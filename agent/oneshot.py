@@ -48,6 +48,7 @@ def replay_trajectory(settings: Settings, path: Path) -> int:
 
 
 def resume_session(settings: Settings, run_id: str | None, message: str) -> int:
+    from agent.config import restore_saved
     from agent.session import load_session_state
     from sandbox.workspace import Workspace
 
@@ -56,6 +57,7 @@ def resume_session(settings: Settings, run_id: str | None, message: str) -> int:
         workspace = Workspace.load(state["run_id"])
     except (FileNotFoundError, KeyError, ValueError) as exc:
         return _error(f"cannot resume: {exc}")
+    restore_saved(settings, state.get("settings", {}))
     return _drive(
         settings, lambda session: session.run(message),
         workspace=workspace, restore=state, cwd=Path(state.get("cwd", state["source"])),
@@ -124,6 +126,9 @@ def _conclude(session, outcome: Outcome, interactive: bool) -> int:
         apply = False
     if changed and apply is None:
         apply = interactive and _confirm(f"Apply {len(changed)} changed file(s) to your working tree?")
+    elif changed and apply and not session.ctx.approval.confirm_apply(f"Apply {len(changed)} changed file(s)?"):
+        say("Not applying: not confirmed (approval mode ask).")
+        apply = False
     say(session.finish(bool(apply)))
     if outcome.ok:
         return EXIT_OK

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.tokens import cap_tokens
+from sandbox.secrets import mask_secrets
 
 RULES_FILE = "AGENTS.md"
 CURSOR_RULES = ".cursorrules"
@@ -36,7 +37,9 @@ def rule_files(repo_root: Path, cwd: Path) -> list[Path]:
         rel = here.relative_to(root)
         folders += [root.joinpath(*rel.parts[: i + 1]) for i in range(len(rel.parts))]
     candidates = [user_rules_path(), root / CURSOR_RULES] + [folder / RULES_FILE for folder in folders]
-    return [path for path in candidates if path.is_file()]
+    # A repository's rules file must be a file of the repository: a committed
+    # symlink to /proc/self/environ would put the agent's environment in the prompt.
+    return [p for p in candidates if p.is_file() and (p == candidates[0] or p.resolve().is_relative_to(root))]
 
 
 def load_rules(repo_root: Path, cwd: Path) -> str:
@@ -44,7 +47,7 @@ def load_rules(repo_root: Path, cwd: Path) -> str:
     root = repo_root.resolve()
     blocks = []
     for path in rule_files(root, cwd):
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        text = mask_secrets(path.read_text(encoding="utf-8", errors="replace")).strip()
         if text:
             label = _label(path, root)
             blocks.append(f"--- rules from {label} ---\n{cap_tokens(text, MAX_FILE_TOKENS)}")

@@ -219,9 +219,9 @@ class Session:
         if apply:
             result = self.workspace.apply(self.settings.allow_secrets)
             if not result.ok:
-                kept = self.workspace.keep()
-                self._set_state("kept")
-                return f"Could not apply: {result.message}\n{kept}"
+                # The working copy stays where the message says, listed by `runs`.
+                self._set_state("not applied")
+                return f"{result.message}\n`codex-agent runs {self.run_id} --apply` tries again; --discard drops it."
             self.workspace.discard()
             self._set_state("applied")
             return result.message

@@ -117,3 +117,11 @@ def test_binary_files_are_not_attached(repo: Path) -> None:
     text, attached = expand_mentions("@logo.png", repo)
     assert attached == []
     assert "not attached: @logo.png is a binary file" in text
+
+
+def test_secret_values_in_an_attached_file_are_masked(tmp_path: Path) -> None:
+    key = "AKIA" + "Z7QW3XK9PLM2VN4B"
+    (tmp_path / "deploy.py").write_text(f"AWS_KEY = '{key}'\nregion = 'eu-west-1'\n")
+    text, attached = expand_mentions("check @deploy.py", tmp_path)
+    assert attached == ["deploy.py"]
+    assert "eu-west-1" in text and key not in text

@@ -69,3 +69,16 @@ def test_huge_rules_are_capped_keeping_the_most_specific(tmp_path: Path) -> None
     assert count_tokens(text) <= MAX_TOTAL_TOKENS
     assert text.startswith("Project rules.")
     assert text.rstrip().endswith("DEEPEST RULE")
+
+
+def test_a_rules_file_that_links_out_of_the_repository_is_not_read(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CODEX_AGENT_PROBE_SECRET", "do-not-send-this-value")
+    (tmp_path / "AGENTS.md").symlink_to("/proc/self/environ")
+    assert "do-not-send-this-value" not in load_rules(tmp_path, tmp_path)
+
+
+def test_secret_values_in_rules_are_masked(tmp_path: Path) -> None:
+    key = "AKIA" + "Z7QW3XK9PLM2VN4B"
+    (tmp_path / "AGENTS.md").write_text(f"Deploy with key {key} when asked.\n")
+    rules = load_rules(tmp_path, tmp_path)
+    assert "Deploy with key" in rules and key not in rules

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sandbox.git import GitError, git, git_text
+from sandbox.git import GitError, add_all, git, git_text
 from tools.registry import Tool, ToolContext, ToolResult
 
 
@@ -46,7 +46,7 @@ def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if not (root / ".git").exists():
         return ToolResult.error("the working copy is not a git repository; nothing can be committed.")
     try:
-        git("add", "-A", cwd=root)
+        add_all(root)  # never `git add -A`: it would run a git inside a model-made submodule
         staged = [p for p in git("diff", "--cached", "--name-only", "-z", cwd=root).split(b"\0") if p]
         if not staged:
             return ToolResult.error("nothing to commit: no changes since the last commit.")
@@ -58,7 +58,8 @@ def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                 "Move secrets out of the code (e.g. read an environment variable) and commit again.",
                 refused=True,
             )
-        git("commit", "-q", "--no-verify", "-m", message, cwd=root, identity=not _has_identity(root))
+        git("-c", "diff.ignoreSubmodules=all", "commit", "--allow-empty", "-q", "--no-verify", "-m", message,
+            cwd=root, identity=not _has_identity(root))
         sha = git_text("rev-parse", "--short", "HEAD", cwd=root)
         branch = git_text("branch", "--show-current", cwd=root) or "detached HEAD"
     except GitError as exc:

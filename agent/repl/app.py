@@ -129,6 +129,7 @@ class Repl:
 
     def open_session(self, state: dict | None = None) -> "Session":
         """A new session on a fresh working copy, or on the saved one of `state`."""
+        from agent.config import restore_saved
         from agent.session import Session
         from sandbox.workspace import Workspace
 
@@ -142,6 +143,7 @@ class Repl:
                 where = f" (its result is kept at {workspace.kept_at})" if workspace.kept_at else ""
                 raise ResumeError(f"cannot resume {workspace.run_id}: its working copy is gone{where}")
             cwd = Path(state.get("cwd") or state["source"])
+            restore_saved(self.settings, state.get("settings", {}))
         session = Session(self.settings, cwd, [self.view], ask=self.ask_approval, workspace=workspace,
                           interactive=True)
         if state is not None:
