@@ -29,3 +29,13 @@ def test_a_repository_cannot_choose_where_the_key_goes_or_loosen_the_sandbox(tmp
     assert settings.api_key is None and settings.base_url is None
     assert settings.sandbox == "auto" and settings.allow_secrets == []
     assert settings.apply is None and settings.trajectory is None
+
+
+def test_a_resumed_session_keeps_its_settings_unless_a_flag_says_otherwise(tmp_path: Path) -> None:
+    from agent.config import restore_saved
+
+    saved = {"model": "saved-model", "approval": "ask", "max_steps": 12, "api_key": "never-restored"}
+    settings = load_settings(tmp_path, {"max_steps": 99}, env={})
+    restore_saved(settings, saved)
+    assert (settings.model, settings.approval, settings.max_steps) == ("saved-model", "ask", 99)
+    assert settings.api_key is None
