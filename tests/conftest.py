@@ -16,11 +16,16 @@ _SCRUBBED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_AGENT_MODEL", "VIRTUAL_
 
 @pytest.fixture(autouse=True)
 def private_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Private XDG folders, and git without the machine's own configuration."""
     home = tmp_path_factory.mktemp("xdg")
     for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         monkeypatch.setenv(name, str(home / name.lower()))
     for name in _SCRUBBED:
         monkeypatch.delenv(name, raising=False)
+    gitconfig = home / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Tester\n\temail = tester@example.com\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     return home
 
 

@@ -15,15 +15,6 @@ from sandbox.runs import list_runs
 from sandbox.workspace import FileStat, Workspace
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    """State and cache under tmp_path; git without the machine's config."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    gitconfig = tmp_path / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Tester\n\temail = tester@example.com\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -65,12 +56,12 @@ def repo(tmp_path) -> Path:
     return repo
 
 
-def test_git_working_copy_holds_the_current_state_and_leaves_the_user_alone(repo, tmp_path):
+def test_git_working_copy_holds_the_current_state_and_leaves_the_user_alone(repo, private_dirs):
     before = fingerprint(repo)
     ws = Workspace.create(repo)
     assert ws.kind == "git"
     assert ws.branch == f"codex-agent/{ws.run_id}"
-    assert ws.root.is_relative_to(tmp_path / "state")
+    assert ws.root.is_relative_to(private_dirs / "xdg_state_home")
     assert (ws.root / "staged.txt").read_text() == "staged edit\n"
     assert (ws.root / "unstaged.txt").read_text() == "unstaged edit\n"
     assert (ws.root / "untracked.txt").read_text() == "untracked\n"
