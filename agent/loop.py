@@ -184,12 +184,14 @@ class Agent:
 
     def context_tokens(self) -> int:
         """What the next request will hold: the provider's count for the last
-        request plus an estimate for what was added since (cheap: no tokenizer
-        on the hot path)."""
+        request plus an estimate for what was added since. Estimates (4
+        characters a token) keep the tokenizer off the hot path; a provider
+        that finds the context too long anyway triggers compaction in step()."""
         if not self._context_tokens:
-            from agent import compaction
-
-            return compaction.history_tokens(self.instructions, self.history, self.client.model)
+            chars = len(self.instructions) + sum(
+                len(m.content) + sum(len(c.arguments) for c in m.tool_calls) for m in self.history
+            )
+            return chars // 4
         return self._context_tokens + self._pending_chars // 4
 
     def clear_history(self) -> None:

@@ -12,7 +12,8 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
@@ -30,6 +31,32 @@ from tools.registry import ToolContext
 if TYPE_CHECKING:
     from agent.loop import Limits, Outcome
     from agent.model import ModelClient
+
+
+def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
+    """Build the repo map in another process: it is CPU work that would
+    otherwise hold the GIL against the SDK import and the git work."""
+    done: Future[str] = Future()
+    if not tokens:
+        done.set_result("")
+        return done
+    # fork: the child starts in milliseconds and needs no __main__ guard from
+    # whatever program embeds the session. CPython re-creates the import lock
+    # in a forked child, so the imports it makes are safe.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(_repo_map_text, root, tokens, focus)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _repo_map_text(root: Path, tokens: int, focus: str) -> str:
+    from agent.repomap import build_repo_map, focus_from_text
+
+    files, idents = focus_from_text(focus)
+    try:
+        return build_repo_map(root, tokens=tokens, focus_files=files, focus_idents=idents)
+    except Exception as exc:  # the agent works without a map; say why there is none
+        return f"(no repository map: {type(exc).__name__}: {exc})"
 
 
 def sessions_dir() -> Path:
@@ -61,12 +88,13 @@ class Session:
         self.cwd = cwd.resolve()
         self.source = project_root(self.cwd)
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
-        # The slow parts start together: the working copy (git: mostly waiting
-        # on subprocesses) and the repo map (of the user's tree, which the new
-        # copy equals) in threads, while this thread imports the model SDK.
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="session-start")
+        # The slow parts start together: the repo map (of the user's tree,
+        # which the new copy equals) in a process of its own, the working copy
+        # (git: mostly waiting on subprocesses) in a thread, while this thread
+        # imports the model SDK.
+        self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="working-copy")
         copying = None if workspace else pool.submit(Workspace.create, self.source, run_id=self.run_id)
-        self._repo_map: Future[str] = pool.submit(self._build_repo_map, workspace.root if workspace else self.source, focus)
         pool.shutdown(wait=False)
         from agent.loop import Agent
         from agent.model import ModelError
@@ -188,7 +216,7 @@ class Session:
         )
         return build_instructions(
             rules=load_rules(self.workspace.root, self.work_dir()),
-            repo_map=self._repo_map.result(),
+            repo_map=self._repo_map_result(),
             environment=env,
         )
 
@@ -197,15 +225,10 @@ class Session:
         inside = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
         return self.workspace.root / inside
 
-    def _build_repo_map(self, root: Path, focus: str) -> str:
-        from agent.repomap import build_repo_map, focus_from_text
-
-        if not self.settings.map_tokens:
-            return ""
-        files, idents = focus_from_text(focus)
+    def _repo_map_result(self) -> str:
         try:
-            return build_repo_map(root, tokens=self.settings.map_tokens, focus_files=files, focus_idents=idents)
-        except Exception as exc:  # the agent works without a map; say why there is none
+            return self._repo_map.result()
+        except Exception as exc:  # e.g. the map's process died
             return f"(no repository map: {type(exc).__name__}: {exc})"
 
     # -- the result ----------------------------------------------------------

@@ -36,7 +36,7 @@ def make_repo(root: Path, files: int) -> Path:
         )
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "init"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "-c", "gc.auto=0", "commit", "-qm", "init"], cwd=root, check=True)
     return root
 
 
@@ -88,24 +88,31 @@ def bench_step_overhead(repo: Path, env: dict[str, str], steps: int = 40) -> flo
     return statistics.median(gaps)
 
 
+def measure(folder: Path) -> list[tuple[str, float]]:
+    env = {**os.environ, "XDG_STATE_HOME": str(folder / "state"), "XDG_CACHE_HOME": str(folder / "cache"),
+           "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env.pop("OPENAI_API_KEY", None)
+    repo = make_repo(folder / "repo", 2000)
+    os.sync()  # a user's repository is not being written back to disk as the agent starts
+    return [
+        ("first request (cold cache)", bench_first_request(repo, env)),
+        ("first request (warm cache)", bench_first_request(repo, env)),
+        ("per-step overhead", bench_step_overhead(repo, env)),
+    ]
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-               "PYTHONPATH": str(ROOT),
-               "NO_COLOR": "1"}
-        env.pop("OPENAI_API_KEY", None)
-        repo = make_repo(tmp_path / "repo", 2000)
-        rows = [
-            ("--help", bench_help(env)),
-            ("first request (cold cache)", bench_first_request(repo, env)),
-            ("first request (warm cache)", bench_first_request(repo, env)),
-            ("per-step overhead", bench_step_overhead(repo, env)),
-        ]
-    print(f"{'engine (2,000-file repo)':28} {'seconds':>9} {'target':>8}  ok")
-    for name, seconds in rows:
+    """On the disk, and on tmpfs where there is one: most of the first request
+    is checking out 2,000 files, which this machine's disk makes slow."""
+    rows = [("", "--help", bench_help({**os.environ, "PYTHONPATH": str(ROOT)}))]
+    places = [("disk", None)] + [("tmpfs", "/dev/shm")] * os.path.isdir("/dev/shm")
+    for place, parent in places:
+        with tempfile.TemporaryDirectory(dir=parent) as tmp:
+            rows += [(place, name, seconds) for name, seconds in measure(Path(tmp))]
+    print(f"{'engine (2,000-file repo)':28} {'where':>6} {'seconds':>9} {'target':>8}  ok")
+    for place, name, seconds in rows:
         target = TARGETS[name]
-        print(f"{name:28} {seconds:9.3f} {target:8.2f}  {'yes' if seconds < target else 'NO'}")
+        print(f"{name:28} {place:>6} {seconds:9.3f} {target:8.2f}  {'yes' if seconds < target else 'NO'}")
 
 
 if __name__ == "__main__":

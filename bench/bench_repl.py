@@ -37,7 +37,7 @@ def make_repo(root: Path, files: int) -> Path:
         (folder / f"mod{i}.py").write_text(f"X = {i}\n")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "init"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "-c", "gc.auto=0", "commit", "-qm", "init"], cwd=root, check=True)
     return root
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # Environments, caches and other version-control data: large, rebuilt on
@@ -52,5 +53,12 @@ def copy_folder(source: Path, dest: Path, *, exclude: Path | None = None) -> Non
                 skipped.add(name)
         return skipped
 
-    # shutil.copy: content and permission bits; timestamps and xattrs are not worth the system calls.
-    shutil.copytree(source, dest, symlinks=True, ignore=ignore, copy_function=shutil.copy)
+    # shutil.copy: content and permission bits; timestamps and xattrs are not
+    # worth the system calls. Files are copied by several threads: on a slow
+    # disk the time goes in creating files, and those waits overlap.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        copies = []
+        shutil.copytree(source, dest, symlinks=True, ignore=ignore,
+                        copy_function=lambda src, dst: copies.append(pool.submit(shutil.copy, src, dst)))
+        for copy in copies:
+            copy.result()  # the first failure, if any, is raised here
