@@ -9,11 +9,11 @@ step so an interrupted run can be inspected and resumed.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
@@ -94,36 +94,14 @@ class Session:
         # imports the model SDK.
         self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="working-copy")
-        copying = None if workspace else pool.submit(Workspace.create, self.source, run_id=self.run_id)
+        copying = pool.submit(lambda: workspace or Workspace.create(self.source, run_id=self.run_id))
         pool.shutdown(wait=False)
         from agent.loop import Agent
-        from agent.model import ModelError
 
-        try:
-            self.workspace = workspace or copying.result()
-            self.runner = Runner.for_workspace(self.workspace, mode=settings.sandbox)
-        except (GitError, OSError, SandboxUnavailable) as exc:
-            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+        self.workspace, self.runner = self._working_copy(copying)
         self.bus = EventBus(*listeners)
-        try:
-            self.client = client or self._make_client(settings.model)
-        except ModelError as exc:
-            if not workspace:
-                self.workspace.discard()
-            raise SessionError(str(exc)) from exc
-        test_cmd = settings.test_cmd
-        if test_cmd is None:
-            from tools.testing import detect_test_command
-
-            test_cmd = detect_test_command(self.workspace.root)
-        self.ctx = ToolContext(
-            root=self.workspace.root,
-            runner=self.runner,
-            approval=ApprovalPolicy(settings.approval, ask=ask),
-            test_cmd=test_cmd,
-            command_timeout=settings.command_timeout,
-            secret_allow=list(settings.allow_secrets),
-        )
+        self.client = client or self._first_client(discard_on_failure=workspace is None)
+        self.ctx = self._tool_context(ask)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits()
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
@@ -133,10 +111,10 @@ class Session:
             client=self.client,
             registry=default_registry(),
             ctx=self.ctx,
-            instructions="",  # built at the first turn, focused on its task
+            instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            verify=self._verify if test_cmd else None,
+            verify=self._verify if self.ctx.test_cmd else None,
             filter_output=self._filter_output,
         )
         self.prompts: list[str] = []
@@ -145,6 +123,38 @@ class Session:
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
+
+    def _working_copy(self, copying: "Future[Workspace]") -> tuple[Workspace, Runner]:
+        try:
+            workspace = copying.result()
+            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox)
+        except (GitError, OSError, SandboxUnavailable) as exc:
+            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+
+    def _first_client(self, discard_on_failure: bool) -> "ModelClient":
+        from agent.model import ModelError
+
+        try:
+            return self._make_client(self.settings.model)
+        except ModelError as exc:  # no key, a bad base URL: nothing to keep
+            if discard_on_failure:
+                self.workspace.discard()
+            raise SessionError(str(exc)) from exc
+
+    def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
+        test_cmd = self.settings.test_cmd
+        if test_cmd is None:
+            from tools.testing import detect_test_command
+
+            test_cmd = detect_test_command(self.workspace.root)
+        return ToolContext(
+            root=self.workspace.root,
+            runner=self.runner,
+            approval=ApprovalPolicy(self.settings.approval, ask=ask),
+            test_cmd=test_cmd,
+            command_timeout=self.settings.command_timeout,
+            secret_allow=list(self.settings.allow_secrets),
+        )
 
     def _make_client(self, model: str) -> "ModelClient":
         from agent.model import make_client
