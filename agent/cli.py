@@ -18,7 +18,7 @@ app = typer.Typer(
     help="A terminal coding agent: plans, edits and tests in a sandboxed working copy of your repository.",
 )
 
-# Options every model-using command accepts (contract: DESIGN.md).
+# Shared so that every command spells and explains a flag the same way (the flags are a contract: DESIGN.md).
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default gpt-5.2-codex).")]
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:11434/v1.")]
 Api = Annotated[Optional[str], typer.Option("--api", help="responses | chat (default: responses for api.openai.com, else chat).")]
@@ -33,7 +33,7 @@ Approval = Annotated[Optional[str], typer.Option("--approval", help="read-only |
 Sandbox = Annotated[Optional[str], typer.Option("--sandbox", help="auto | bwrap | process | none (default auto).")]
 AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", help="Let the model read this sensitive file (glob); repeatable.")]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _flags(values: dict[str, Any]) -> dict[str, Any]:

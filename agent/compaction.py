@@ -55,12 +55,6 @@ def history_tokens(instructions: str, history: list[Message], model: str | None 
     return count_tokens(instructions, model) + sum(message_tokens(m, model) for m in history)
 
 
-def needs_compaction(
-    instructions: str, history: list[Message], model: str, window: int, threshold: float = 0.8
-) -> bool:
-    return history_tokens(instructions, history, model) > threshold * window
-
-
 def compact(
     client: "ModelClient",
     instructions: str,

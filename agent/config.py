@@ -106,7 +106,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    # A cloned repository must not choose where the user's key is sent.
+    # A cloned repository must not choose where the user's key is sent, how
+    # contained its commands are, where the trajectory is written, or that
+    # its changes land unreviewed.
     if path.name == REPO_CONFIG:
         for key in REPO_FORBIDDEN:
             data.pop(key, None)

@@ -17,7 +17,7 @@ def summary_lines(workspace: Workspace) -> list[str]:
     ]
 
 
-def show_diff(workspace: Workspace, console: Console | None = None, full: bool = True) -> None:
+def show_diff(workspace: Workspace, console: Console | None = None) -> None:
     console = console or Console(highlight=False)
     lines = summary_lines(workspace)
     if not lines:
@@ -26,5 +26,4 @@ def show_diff(workspace: Workspace, console: Console | None = None, full: bool =
     console.rule("changes")
     for line in lines:
         console.print(line, markup=False)
-    if full:
-        console.print(Syntax(workspace.diff(), "diff", theme="ansi_dark", word_wrap=True))
+    console.print(Syntax(workspace.diff(), "diff", theme="ansi_dark", word_wrap=True))

@@ -26,11 +26,10 @@ def runs_command(run_id: str | None, *, apply: bool, discard: bool, show: bool) 
 
         show_diff(workspace)
     if apply:
-        result = workspace.apply()
+        result = workspace.apply()  # removes the working copy when it succeeds
         print(result.message)
         if not result.ok:
             return 1
-        workspace.discard()
     elif discard:
         workspace.discard()
         print(f"Discarded run {run_id}.")

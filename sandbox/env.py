@@ -8,7 +8,6 @@ secret with a name nobody thought of still never reaches a model-run command.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from sandbox.python_env import PythonEnv
@@ -17,10 +16,8 @@ PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ"})
 PASSED_PREFIXES = ("LC_",)
 
 
-def scrubbed_env(
-    *, home: Path, tmp: Path, python: PythonEnv | None, parent: Mapping[str, str] = os.environ
-) -> dict[str, str]:
-    env = {k: v for k, v in parent.items() if k in PASSED or k.startswith(PASSED_PREFIXES)}
+def scrubbed_env(*, home: Path, tmp: Path, python: PythonEnv | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in PASSED or k.startswith(PASSED_PREFIXES)}
     path = env.get("PATH", os.defpath)
     env["HOME"] = str(home)
     env["TMPDIR"] = str(tmp)

@@ -104,17 +104,16 @@ def project_root(path: Path) -> Path:
     return (toplevel(path) or path).resolve()
 
 
-def snapshot_tree(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None) -> str:
+def snapshot_tree(cwd: Path) -> str:
     """Write the work tree as it is now — staged, unstaged and untracked files,
     minus ignored ones — as a tree object, without touching the real index."""
-    where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree}
-    with staged_index(**where) as index:
-        return git_text("write-tree", index=index, **where)
+    with staged_index(cwd) as index:
+        return git_text("write-tree", index=index, cwd=cwd)
 
 
 @contextmanager
-def staged_index(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None) -> Iterator[Path]:
-    """A private index holding the work tree `cwd` (or `work_tree`) as it is now.
+def staged_index(cwd: Path) -> Iterator[Path]:
+    """A private index holding the work tree `cwd` as it is now.
 
     Starting from a copy of the real index lets `git add` reuse its stat
     cache, so only files that changed are read. The copy keeps the index's
@@ -124,26 +123,23 @@ def staged_index(cwd: Path, *, git_dir: Path | None = None, work_tree: Path | No
     the commit the index records (see the module doc): the adding skips
     their folders, unless one is gone or became a file.
     """
-    where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree}
-    real_index = Path(git_text("rev-parse", "--git-path", "index", **where))
+    real_index = Path(git_text("rev-parse", "--git-path", "index", cwd=cwd))
     if not real_index.is_absolute():
         real_index = cwd / real_index
     with tempfile.TemporaryDirectory(prefix="codex-agent-index-") as tmp:
         index = Path(tmp) / "index"
         if real_index.exists():
             shutil.copy2(real_index, index)
-        add_all(cwd, git_dir=git_dir, work_tree=work_tree, index=index)
+        add_all(cwd, index=index)
         yield index
 
 
-def add_all(
-    cwd: Path, *, git_dir: Path | None = None, work_tree: Path | None = None, index: Path | None = None
-) -> None:
+def add_all(cwd: Path, *, index: Path | None = None) -> None:
     """`git add -A` of the work tree, except the folders of submodules, which
     keep the commit the index records: adding one would run a git inside it
     (see the module doc)."""
-    where = {"cwd": cwd, "git_dir": git_dir, "work_tree": work_tree, "index": index}
-    excluded = [b":(exclude,literal)" + path for path in _submodule_folders(work_tree or cwd, where)]
+    where = {"cwd": cwd, "index": index}
+    excluded = [b":(exclude,literal)" + path for path in _submodule_folders(cwd, where)]
     spec = b"\0".join([b".", *excluded])
     git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", input=spec, **where)
 
@@ -155,14 +151,14 @@ def _submodule_folders(top: Path, where: dict) -> list[bytes]:
     return [path for path, folder in folders if folder.is_dir() and not folder.is_symlink()]
 
 
-def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str, *, git_dir: Path | None = None) -> str:
+def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str) -> str:
     parent_args = [arg for p in parents for arg in ("-p", p)]
-    return git_text("commit-tree", tree, *parent_args, "-m", message, cwd=cwd, git_dir=git_dir, identity=True)
+    return git_text("commit-tree", tree, *parent_args, "-m", message, cwd=cwd, identity=True)
 
 
-def resolve(cwd: Path, rev: str, *, git_dir: Path | None = None) -> str | None:
+def resolve(cwd: Path, rev: str) -> str | None:
     """The object id `rev` names, or None when it does not exist (e.g. an unborn HEAD)."""
     try:
-        return git_text("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=cwd, git_dir=git_dir)
+        return git_text("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=cwd)
     except GitError:
         return None

@@ -3,8 +3,9 @@
 Used on every tool output (so it must be fast) and by `codex-agent review`.
 Detection reuses detect-secrets' plugin patterns (AWS, private keys, GitHub,
 Slack, Stripe, OpenAI, JWT, basic-auth URLs, ...), compiled once and run over
-the whole text rather than line by line, plus one rule of our own: a
-random-looking value assigned to a secret-looking name (`API_KEY = "..."`).
+the whole text rather than line by line, plus two rules of our own: a
+random-looking value assigned to a secret-looking name (`API_KEY = "..."`),
+and `Authorization: Bearer <random token>`.
 detect-secrets' stand-alone high-entropy plugins are left out on purpose: on
 tool output they flag every git hash and lock-file checksum.
 

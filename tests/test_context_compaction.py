@@ -13,7 +13,6 @@ from agent.compaction import (
     compact,
     history_tokens,
     latest_test_status,
-    needs_compaction,
     original_task,
 )
 from agent.messages import Message, ModelReply, ToolCall
@@ -62,14 +61,6 @@ def test_history_tokens_count_content_and_tool_call_arguments() -> None:
     with_call = [Message(role="assistant", content="hello", tool_calls=[ToolCall("c1", "write_file", big_args)])]
     assert history_tokens("", with_call) - history_tokens("", plain) >= count_tokens(big_args)
     assert history_tokens("rules " * 100, plain) > history_tokens("", plain)
-
-
-def test_needs_compaction_at_the_threshold() -> None:
-    history = [Message(role="user", content="word " * 1000)]
-    used = history_tokens("be brief", history, "gpt-4o")
-    assert needs_compaction("be brief", history, "gpt-4o", window=used + 10)
-    assert not needs_compaction("be brief", history, "gpt-4o", window=used * 2)
-    assert not needs_compaction("be brief", history, "gpt-4o", window=used + 10, threshold=1.0)
 
 
 def test_compaction_keeps_task_latest_tests_and_recent_turns() -> None:

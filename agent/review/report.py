@@ -197,7 +197,7 @@ def to_markdown(report: Report) -> str:
 # --------------------------------------------------------------------------- dispatch
 
 
-def render(report: Report, fmt: str, color: bool = False) -> str:
+def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(to_json(report), indent=2) + "\n"
     if fmt == "sarif":
@@ -205,5 +205,5 @@ def render(report: Report, fmt: str, color: bool = False) -> str:
     if fmt == "markdown":
         return to_markdown(report)
     buffer = io.StringIO()
-    write_text(report, buffer, color)
+    write_text(report, buffer, color=False)
     return buffer.getvalue()
