@@ -31,7 +31,7 @@ Json = Annotated[bool, typer.Option("--json", help="JSON-lines events on stdout 
 Trajectory = Annotated[Optional[Path], typer.Option("--trajectory", help="Where to write the trajectory (default: state folder).")]
 Approval = Annotated[Optional[str], typer.Option("--approval", help="read-only | auto | ask (default auto).")]
 Sandbox = Annotated[Optional[str], typer.Option("--sandbox", help="auto | bwrap | process | none (default auto).")]
-AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", help="Let the model read this sensitive file (glob); repeatable.")]
+AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", metavar="GLOB", help="Let the model read this sensitive file (glob); repeatable.")]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -89,6 +89,7 @@ def repl(
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None,
     approval: Approval = None, sandbox: Sandbox = None, allow_secret: AllowSecret = None,
+    trajectory: Trajectory = None,
 ) -> None:
     """Interactive session on one working copy (also: codex-agent with no arguments)."""
     settings = _settings(_flags(locals()))
@@ -131,9 +132,12 @@ def resume(
     message: Annotated[Optional[str], typer.Option(
         "--message", help="What to tell the agent (default in a terminal: open the REPL on the session).")] = None,
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
-    apply: Apply = None, json: Json = False,
+    max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None, apply: Apply = None,
+    json: Json = False, trajectory: Trajectory = None, approval: Approval = None, sandbox: Sandbox = None,
+    allow_secret: AllowSecret = None,
 ) -> None:
-    """Continue a saved session (conversation and working copy)."""
+    """Continue a saved session (conversation and working copy); its settings carry over unless a flag
+    says otherwise."""
     settings = _settings(_flags(locals() | {"run_id": None, "message": None}))
     if message is None and not json and sys.stdin.isatty() and sys.stdout.isatty():
         from agent.repl import repl_main
@@ -159,7 +163,8 @@ def runs(
     """List unfinished and kept runs; apply, discard or show one."""
     from agent.runs_cli import runs_command
 
-    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show))
+    allowed = _settings({}).allow_secrets  # sensitive files the user's config lets through
+    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show, allow_secrets=allowed))
 
 
 @app.command(name="apply-patch")

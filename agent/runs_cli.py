@@ -7,7 +7,8 @@ from sandbox.runs import list_runs
 from sandbox.workspace import Workspace
 
 
-def runs_command(run_id: str | None, *, apply: bool, discard: bool, show: bool) -> int:
+def runs_command(run_id: str | None, *, apply: bool, discard: bool, show: bool,
+                 allow_secrets: list[str] | None = None) -> int:
     if run_id is None:
         runs = list_runs()
         if not runs:
@@ -26,7 +27,7 @@ def runs_command(run_id: str | None, *, apply: bool, discard: bool, show: bool) 
 
         show_diff(workspace)
     if apply:
-        result = workspace.apply()  # removes the working copy when it succeeds
+        result = workspace.apply(allow_secrets or [])  # removes the working copy when it succeeds
         print(result.message)
         if not result.ok:
             return 1

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -354,3 +354,13 @@ def scan_diff(diff_text: str) -> list[SecretHit]:
         for hit in scan_text("\n".join(text for _, text in lines), path):
             hits.append(SecretHit(path, numbers[hit.line - 1], hit.kind))
     return hits
+
+
+def secrets_added(paths: Iterable[str], diff_text: str, allow: Sequence[str] = ()) -> list[str]:
+    """What a change would carry out of the sandbox that needs the user's say:
+    each sensitive file it adds or changes (`path (sensitive file)`) and each
+    secret on its added lines (`path:line (kind)`), except in files the user
+    allowed. Commit and apply both refuse on any of these."""
+    found = [f"{path} (sensitive file)" for path in paths if is_sensitive_path(path, allow)]
+    found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(diff_text) if not is_allowed(hit.path, allow)]
+    return found

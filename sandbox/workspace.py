@@ -234,15 +234,11 @@ class Workspace:
         return result
 
     def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
-        """`path:line (kind)` for every secret the change adds, and every
-        sensitive file it adds, except files the user allowed."""
-        from sandbox.secrets import is_allowed, is_sensitive_path, scan_diff
+        """Secrets and sensitive files the change adds (see `secrets_added`)."""
+        from sandbox.secrets import secrets_added
 
-        found = [f"{f.path} (sensitive file)" for f in self.changed_files()
-                 if f.kind != "delete" and is_sensitive_path(f.path, allow)]
-        found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(self.diff())
-                  if not is_allowed(hit.path, allow)]
-        return found
+        paths = [f.path for f in self.changed_files() if f.kind != "delete"]
+        return secrets_added(paths, self.diff(), allow)
 
     def keep(self) -> str:
         """Leave the result for later (branch or patch file), remove the working copy."""

@@ -73,8 +73,15 @@ def test_an_aws_key_is_refused_with_file_and_line_and_unstaged(repo: Path) -> No
 def test_a_secret_file_is_refused_unless_allowed(repo: Path) -> None:
     (repo / ".env").write_text("DEBUG=1\n")
     refused = call(repo, "add env")
-    assert not refused.ok and ".env (a secrets file)" in refused.output
+    assert not refused.ok and ".env (sensitive file)" in refused.output
     assert call(repo, "add env", allow=[".env"]).ok
+
+
+def test_an_allowed_secret_file_is_committed_with_its_secret_as_apply_would(repo: Path) -> None:
+    (repo / ".env.test").write_text(f"AWS_ACCESS_KEY_ID={FAKE_AWS_KEY}\n")
+    assert not call(repo, "add test env").ok
+    assert call(repo, "add test env", allow=[".env.test"]).ok
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").strip() == ".env.test"
 
 
 def test_secrets_in_old_lines_do_not_block_new_work(repo: Path) -> None:

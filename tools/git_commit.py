@@ -24,18 +24,13 @@ def _has_identity(root: Path) -> bool:
 
 
 def _secret_problems(root: Path, allow: list[str]) -> list[str]:
-    from sandbox.secrets import is_sensitive_path, scan_diff
+    from sandbox.secrets import secrets_added
 
     changed = git("diff", "--cached", "--name-only", "-z", "--diff-filter=d", "--no-renames", cwd=root)
-    problems = [
-        f"{path} (a secrets file)"
-        for path in (p.decode(errors="replace") for p in changed.split(b"\0") if p)
-        if is_sensitive_path(path, allow)
-    ]
+    paths = [p.decode(errors="replace") for p in changed.split(b"\0") if p]
     diff = git("diff", "--cached", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
                "--src-prefix=a/", "--dst-prefix=b/", cwd=root).decode(errors="replace")
-    problems += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(diff)]
-    return problems
+    return secrets_added(paths, diff, allow)
 
 
 def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
