@@ -98,9 +98,9 @@ class Session:
         pool.shutdown(wait=False)
         from agent.loop import Agent
 
-        self.workspace, self.runner = self._working_copy(copying)
         self.bus = EventBus(*listeners)
-        self.client = client or self._first_client(discard_on_failure=workspace is None)
+        self.client = client or self._first_client(copying, discard_on_failure=workspace is None)
+        self.workspace, self.runner = self._working_copy(copying)
         self.ctx = self._tool_context(ask)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits()
@@ -131,14 +131,16 @@ class Session:
         except (GitError, OSError, SandboxUnavailable) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
 
-    def _first_client(self, discard_on_failure: bool) -> "ModelClient":
+    def _first_client(self, copying: "Future[Workspace]", discard_on_failure: bool) -> "ModelClient":
+        """Made while the working copy is still being created (the SDK's
+        client setup takes tens of milliseconds)."""
         from agent.model import ModelError
 
         try:
             return self._make_client(self.settings.model)
         except ModelError as exc:  # no key, a bad base URL: nothing to keep
-            if discard_on_failure:
-                self.workspace.discard()
+            if discard_on_failure and copying.exception() is None:
+                copying.result().discard()
             raise SessionError(str(exc)) from exc
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
