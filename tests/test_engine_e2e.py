@@ -189,3 +189,39 @@ def test_secrets_never_reach_the_model_commands_or_the_users_tree(calc_repo: Pat
     # Apply refused: the user's tree never gets the key.
     assert not (calc_repo / "settings.py").exists()
     assert "secret" in (result.stdout + result.stderr).lower()
+
+
+def test_an_interrupted_run_is_kept_listed_and_applied_later(calc_repo: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    script = [
+        call("edit_file", {"path": "calc.py", "old": "a - b", "new": "a + b"}),
+        reply("still thinking", delay=30),
+    ]
+    with FakeOpenAI(script) as server:
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-m", "agent", "fix add", *agent_args(server, "--no-apply")],
+                                cwd=calc_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(server.model_requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C while the model is answering
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "cancelled" in stderr and "codex-agent runs" in stderr
+    assert (calc_repo / "calc.py").read_text() == CALC_BUG  # nothing applied
+
+    listed = run_cli(["runs"], calc_repo)
+    run_id = next(line.split()[0] for line in listed.stdout.splitlines() if "fix add" in line)
+    shown = run_cli(["runs", run_id, "--diff"], calc_repo)
+    assert "+    return a + b" in shown.stdout
+    applied = run_cli(["runs", run_id, "--apply"], calc_repo)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert (calc_repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert run_id not in run_cli(["runs"], calc_repo).stdout
