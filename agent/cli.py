@@ -268,12 +268,19 @@ def audit(
 
 
 def main() -> None:
-    """Entry point: a bare task becomes `run TASK`; no arguments open the REPL."""
-    args = sys.argv[1:] or ["repl"]
+    """Entry point: a bare task becomes `run TASK`; no task opens the REPL
+    (`codex-agent`, `codex-agent --model x`)."""
+    args = sys.argv[1:]
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
-    if args and not args[0].startswith("-") and args[0] not in commands:
-        args = ["run", *args]
-    elif args and args[0].startswith("-") and not {"-h", "--help"} & set(args):
-        # Options before the task: `codex-agent --model x "task"`.
+    if not args or (args[0].startswith("-") and not {"-h", "--help"} & set(args)):
+        args = ["run" if _names_a_task(args) else "repl", *args]
+    elif args[0] not in commands and not args[0].startswith("-"):
         args = ["run", *args]
     app(args=args, prog_name="codex-agent")
+
+
+def _names_a_task(args: list[str]) -> bool:
+    """Whether options-first arguments (`--model x "task"`) include a task."""
+    run_command = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    parsed = run_command.make_context("run", list(args), resilient_parsing=True)
+    return parsed.params.get("task") is not None

@@ -366,6 +366,14 @@ def test_piped_stdin_uses_plain_input(repo: Path) -> None:
     assert "No changes were made." in result.stdout
 
 
+def test_options_without_a_task_open_the_repl(repo: Path) -> None:
+    with FakeOpenAI([text("Plain answer.")]) as server:
+        result = run_cli(["--base-url", server.base_url, "--api", "chat"], repo, input="hi\n/exit\n",
+                         env={"TERM": "dumb"})
+    assert result.returncode == 0, result.stderr
+    assert "Plain answer." in result.stdout and "/help lists the commands" in result.stdout
+
+
 def test_resume_without_a_terminal_stays_one_shot(repo: Path) -> None:
     from agent.session import Session
 
