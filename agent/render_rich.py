@@ -118,7 +118,8 @@ def format_usage(u: Usage) -> str:
 
 
 def format_cost(cost: float | None) -> str:
-    return "cost unknown (unpriced model)" if cost is None else f"${cost:.4f}"
+    """None is a model missing from the price table: counted as free, and said so."""
+    return "$0 (model not in the price table)" if cost is None else f"${cost:.4f}"
 
 
 def short_count(n: int) -> str:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from agent.batch.results import STATUSES
+from agent.render_rich import format_cost
 
 _STYLE = {"resolved": "green", "failed": "yellow", "budget": "magenta", "error": "red"}
 
@@ -53,7 +54,7 @@ class BatchProgress:
 
 def finished_line(record: dict[str, Any]) -> str:
     status = record["status"]
-    cost = f"${record['cost']:.4f}" if record.get("cost") is not None else "cost unknown"
+    cost = format_cost(record.get("cost"))
     line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {record.get('steps', 0)} steps, {cost}, "
             f"{record.get('wall_time', 0):.0f}s")
     if status != "resolved" and record.get("message"):
