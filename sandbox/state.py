@@ -17,6 +17,10 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME))
 
 
+def cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def worktrees_dir() -> Path:
     """Working copies live in `worktrees/<id>`, their records in `worktrees/<id>.json`."""
     return state_dir() / "worktrees"

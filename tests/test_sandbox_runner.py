@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -124,6 +125,30 @@ def test_bwrap_hides_secrets_and_home(workspace, tmp_path, monkeypatch):
     assert "ghp_test" not in result.output and "GITHUB_TOKEN" not in result.output
     assert f"home={home}" in result.output
     assert "PRIVATE KEY" not in result.output and "No such file" in result.output
+
+
+@needs_bwrap
+def test_bwrap_hides_the_agents_state_and_the_users_tree_wherever_they_are(repo, monkeypatch):
+    from sandbox.state import cache_dir, state_dir
+
+    # Outside the home and /tmp (both hidden anyway), where XDG may put them.
+    outside = Path(tempfile.mkdtemp(prefix="codex-agent-test-", dir="/var/tmp"))
+    try:
+        monkeypatch.setenv("XDG_STATE_HOME", str(outside / "state"))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(outside / "cache"))
+        other_session = state_dir() / "sessions" / "other.json"
+        other_session.parent.mkdir(parents=True)
+        other_session.write_text('{"history": "another conversation"}')
+        cache_dir().mkdir(parents=True)
+        (cache_dir() / "note").write_text("cached")
+        workspace = Workspace.create(repo)
+        runner = Runner.for_workspace(workspace, mode="bwrap")
+        result = runner.run(f"cat {other_session} {cache_dir() / 'note'}; echo ok > written.txt")
+        assert "another conversation" not in result.output and "cached" not in result.output
+        assert (workspace.root / "written.txt").read_text() == "ok\n"  # the working copy is still there
+        workspace.discard()
+    finally:
+        shutil.rmtree(outside)
 
 
 @needs_bwrap
