@@ -76,14 +76,16 @@ class JsonLinesRenderer:
                      "usage": usage, "cost_usd": outcome.cost}]
         return []
 
-    def _new_id(self, call_id: str) -> str:
+    def _new_id(self, call_id: str | None = None) -> str:
+        """The next item id; a tool call's id is remembered for its completion."""
         item_id = f"item_{self._next_id}"
         self._next_id += 1
-        self._ids[call_id] = item_id
+        if call_id is not None:
+            self._ids[call_id] = item_id
         return item_id
 
     def _completed(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "item.completed", "item": {"id": self._new_id(""), **item}}
+        return {"type": "item.completed", "item": {"id": self._new_id(), **item}}
 
     @staticmethod
     def _tool_item(event: ToolStarted | ToolFinished, item_id: str) -> dict[str, Any]:
