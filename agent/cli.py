@@ -10,6 +10,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from agent.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
@@ -32,8 +34,6 @@ Trajectory = Annotated[Optional[Path], typer.Option("--trajectory", help="Where 
 Approval = Annotated[Optional[str], typer.Option("--approval", help="read-only | auto | ask (default auto).")]
 Sandbox = Annotated[Optional[str], typer.Option("--sandbox", help="auto | bwrap | process | none (default auto).")]
 AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", metavar="GLOB", help="Let the model read this sensitive file (glob); repeatable.")]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _flags(values: dict[str, Any]) -> dict[str, Any]:
@@ -224,11 +224,10 @@ NoModel = Annotated[bool, typer.Option("--no-model", help="Analysers only (bandi
 def _review_client(no_model: bool, flags: dict[str, Any]):
     if no_model:
         return None
-    from agent.model import ModelError, make_client
+    from agent.model import ModelError, client_for
 
-    settings = _settings(flags)
     try:
-        return make_client(model=settings.model, base_url=settings.base_url, api_key=settings.api_key, api=settings.api)
+        return client_for(_settings(flags))
     except ModelError as exc:
         _fail(f"{exc} (use --no-model for analysers only)", EXIT_USAGE)
 

@@ -53,9 +53,9 @@ def mask_key(key: str | None) -> str | None:
 
 
 def user_config_path() -> Path:
-    from platformdirs import user_config_dir
+    from sandbox.state import config_dir
 
-    return Path(user_config_dir("codex-agent")) / "config.toml"
+    return config_dir() / "config.toml"
 
 
 def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:

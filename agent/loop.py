@@ -63,8 +63,6 @@ class Agent:
     limits: Limits = field(default_factory=Limits)
     # Runs the project's tests; None when the project has no test command.
     verify: Callable[[], ToolResult] | None = None
-    # Applied to every tool output before the model sees it (masking, token cap).
-    filter_output: Callable[[str], str] = lambda text: text
     history: list[Message] = field(default_factory=list)
     steps: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -122,6 +120,14 @@ class Agent:
             on_text=lambda t: self.emit(TextDelta(t)),
             on_reasoning=lambda t: self.emit(ReasoningDelta(t)),
         )
+
+    def filter_output(self, text: str) -> str:
+        """What the model may see of a tool's output: secrets masked, then
+        capped in tokens with head and tail kept."""
+        from agent.tokens import cap_tokens
+        from sandbox.secrets import mask_secrets
+
+        return cap_tokens(mask_secrets(text), self.limits.tool_output_tokens, self.client.model)
 
     def execute(self, call: ToolCall) -> None:
         self.emit(ToolStarted(call.id, call.name, call.arguments))

@@ -26,6 +26,7 @@ import openai
 from agent.messages import Message, ModelReply
 
 if TYPE_CHECKING:
+    from agent.config import Settings
     from agent.model_chat import ChatClient
     from agent.model_responses import ResponsesClient
 
@@ -83,6 +84,12 @@ def is_openai(base_url: str | None) -> bool:
 def default_api(base_url: str | None) -> str:
     """The wire format to use: Responses for OpenAI itself, Chat for compatible servers."""
     return "responses" if is_openai(base_url) else "chat"
+
+
+def client_for(settings: "Settings", *, model: str | None = None, on_retry: RetryHook | None = None) -> "ModelClient":
+    """The client the user's settings describe (the model can be overridden)."""
+    return make_client(model=model or settings.model, base_url=settings.base_url, api_key=settings.api_key,
+                       api=settings.api, stream=settings.stream, on_retry=on_retry)
 
 
 def make_client(

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.events import Event, Outcome
+from agent.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
     from agent.model import ModelClient
-
-EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 
 
 def run_task(settings: Settings, task: str) -> int:
@@ -33,9 +32,10 @@ def replay_trajectory(settings: Settings, path: Path) -> int:
     if not prompts:
         return _error(f"{path} records no task to replay")
     meta = next((r for r in records if r.get("type") == "meta"), {})
-    client = ReplayClient(recorded_replies(records))
+    replies = recorded_replies(records)
+    client = ReplayClient(replies)
     client.model = meta.get("model", client.model)
-    settings.max_steps = max(settings.max_steps, len(recorded_replies(records)) + 1)
+    settings.max_steps = max(settings.max_steps, len(replies) + 1)
 
     def turns(session) -> Outcome:
         outcome = None
@@ -116,7 +116,7 @@ def _conclude(session, outcome: Outcome, interactive: bool) -> int:
         print(f"codex-agent: cancelled: {outcome.message}. The working copy is kept: "
               f"`codex-agent runs {session.run_id} --apply` applies it, "
               f"`codex-agent resume {session.run_id}` continues.", file=sys.stderr)
-        return EXIT_CANCELLED
+        return EXIT_INTERRUPTED
     changed = session.workspace.changed_files()
     if changed and not session.settings.json:
         show_diff(session.workspace)

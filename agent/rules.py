@@ -23,9 +23,9 @@ MAX_TOTAL_TOKENS = 12_000
 
 
 def user_rules_path() -> Path:
-    import platformdirs
+    from sandbox.state import config_dir
 
-    return Path(platformdirs.user_config_dir("codex-agent")) / RULES_FILE
+    return config_dir() / RULES_FILE
 
 
 def rule_files(repo_root: Path, cwd: Path) -> list[Path]:

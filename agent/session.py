@@ -80,10 +80,13 @@ class Session:
         workspace: Workspace | None = None,
         interactive: bool = False,
         focus: str = "",
+        persist: bool = True,
     ) -> None:
         """`focus`: text (usually the task) whose file and identifier names the
-        repo map should lean towards."""
+        repo map should lean towards. `persist=False` keeps no session state
+        for `resume` (batch tasks: their result is the patch)."""
         self.settings = settings
+        self.persist = persist
         self.interactive = interactive
         self.cwd = cwd.resolve()
         self.source = project_root(self.cwd)
@@ -106,7 +109,8 @@ class Session:
         self.limits = self._limits()
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
         self.bus.subscribe(self.trajectory)
-        self.bus.subscribe(self._save_on_progress)
+        if persist:
+            self.bus.subscribe(self._save_on_progress)
         self.agent = Agent(
             client=self.client,
             registry=default_registry(),
@@ -115,7 +119,6 @@ class Session:
             emit=self.bus,
             limits=self.limits,
             verify=self._verify if self.ctx.test_cmd else None,
-            filter_output=self._filter_output,
         )
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
@@ -159,21 +162,16 @@ class Session:
         )
 
     def _make_client(self, model: str) -> "ModelClient":
-        from agent.model import make_client
+        from agent.model import client_for
 
-        s = self.settings
-        return make_client(
-            model=model, base_url=s.base_url, api_key=s.api_key, api=s.api, stream=s.stream,
-            on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)),
-        )
+        return client_for(self.settings, model=model,
+                          on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)))
 
     def switch_model(self, model: str) -> None:
         """Go on with another model: same conversation, its own context window."""
-        from agent.tokens import context_window
-
         self.client = self.agent.client = self._make_client(model)
         self.settings.model = model
-        self.limits.context_window = self.settings.context_window or context_window(model)
+        self.limits.context_window = self._window()
 
     # -- running -------------------------------------------------------------
 
@@ -197,22 +195,21 @@ class Session:
 
         return run_test_command(self.ctx)
 
-    def _filter_output(self, text: str) -> str:
-        from agent.tokens import cap_tokens
-        from sandbox.secrets import mask_secrets
-
-        return cap_tokens(mask_secrets(text), self.limits.tool_output_tokens, self.settings.model)
-
     def _limits(self) -> "Limits":
         from agent.loop import Limits
-        from agent.tokens import context_window
 
         return Limits(
             max_steps=self.settings.max_steps,
             max_tokens=self.settings.max_tokens,
             max_cost=self.settings.max_cost,
-            context_window=self.settings.context_window or context_window(self.settings.model),
+            context_window=self._window(),
         )
+
+    def _window(self) -> int:
+        """The configured context window, else the current model's."""
+        from agent.tokens import context_window
+
+        return self.settings.context_window or context_window(self.settings.model)
 
     def _instructions(self) -> str:
         """The stable prefix of every request: built once per session so
@@ -284,9 +281,9 @@ class Session:
 
     def save(self) -> None:
         """Write the session state atomically: what `codex-agent resume` reads."""
-        agent = getattr(self, "agent", None)
-        if agent is None:
+        if not self.persist:
             return
+        agent = self.agent
         state = {
             **self._meta(),
             "prompts": self.prompts,
@@ -312,8 +309,7 @@ class Session:
         self.agent.cost = state.get("cost", 0.0)
         self.prompts = list(state.get("prompts", []))
         # A run killed mid-step may have tool calls without results.
-        if self.agent.history:
-            self.agent.repair_history()
+        self.agent.repair_history()
 
     def close(self) -> None:
         self.trajectory.close()

@@ -1,4 +1,5 @@
-"""Where the sandbox keeps its state: working copies and run records.
+"""Where codex-agent keeps its files: state (working copies, run records,
+sessions, trajectories, batches), caches and the user's configuration.
 
 Looked up on every call (not at import) so XDG_STATE_HOME set later — by a
 test or a wrapper script — is honoured.
@@ -15,6 +16,10 @@ APP_NAME = "codex-agent"
 
 def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
 
 
 def cache_dir() -> Path:

@@ -26,8 +26,8 @@ from agent.batch.tasks import TaskFileError, load_tasks
 from agent.batch.view import BatchProgress, summary_table
 from agent.batch.worker import settings_dict
 from agent.config import Settings
+from agent.exit_codes import EXIT_BATCH_ERRORS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_USAGE, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 2, 3, 130
 POLL_SECONDS = 0.25
 BATCH_RECORD = "batch.json"
 
@@ -90,7 +90,7 @@ def batch_main(
     if errors:
         _say(f"{len(errors)} task(s) errored (not a model miss: see 'message' in {results.path}): "
              f"{', '.join(errors[:10])}{' …' if len(errors) > 10 else ''}")
-        return EXIT_ERRORS
+        return EXIT_BATCH_ERRORS
     return EXIT_OK
 
 

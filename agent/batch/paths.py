@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-
-APP_NAME = "codex-agent"
+from sandbox import state
 
 
 def batches_dir() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME)) / "batches"
+    return state.state_dir() / "batches"
 
 
 def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP_NAME)) / "batch"
+    return state.cache_dir() / "batch"

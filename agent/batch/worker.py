@@ -28,8 +28,8 @@ from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
 from agent.batch.tasks import is_judged, safe_name
 from agent.config import Settings
 from agent.events import Event, ModelRequested, Notice, TestsRan, ToolStarted
-from agent.model import ModelError, make_client
-from agent.session import Session, SessionError, sessions_dir
+from agent.model import ModelError, client_for
+from agent.session import Session, SessionError
 
 # Faults of the infrastructure, reported as the task's error without a traceback.
 _KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
@@ -74,7 +74,8 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     config = task_settings(settings, task, work / "trajectory.jsonl")
     client = task_client(config, limiter, report)
     run_id = f"batch-{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
-    session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"])
+    session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"],
+                      persist=False)
     try:
         if task["setup"]:
             report("setup")
@@ -86,7 +87,6 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     finally:
         session.workspace.discard()
         session.close()
-        (sessions_dir() / f"{run_id}.json").unlink(missing_ok=True)
     verdict = None
     if is_judged(task) and outcome.reason in ("done", "budget"):
         report("judging")
@@ -138,8 +138,7 @@ def task_client(settings: Settings, limiter: Limiter | None, report: Callable[[s
         if pause is not None:
             pause(attempt, delay, reason)
 
-    client = make_client(model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
-                         api=settings.api, stream=settings.stream, on_retry=on_retry)
+    client = client_for(settings, on_retry=on_retry)
     return ThrottledClient(client, limiter) if limiter is not None else client
 
 

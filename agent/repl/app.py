@@ -17,6 +17,7 @@ from prompt_toolkit.completion import Completer
 from rich.console import Console
 
 from agent.config import Settings
+from agent.exit_codes import EXIT_FAILED, EXIT_OK
 from agent.messages import Message
 from agent.repl.commands import command_help, dispatch, is_command
 from agent.repl.completion import FileIndex, ReplCompleter
@@ -28,7 +29,6 @@ from agent.repl.view import ReplView, toolbar_text
 if TYPE_CHECKING:
     from agent.session import Session
 
-EXIT_OK, EXIT_FAILED = 0, 1
 GREETING = "Type a task. /help lists the commands; Alt-Enter adds a line; Ctrl-D exits."
 APPLIED_NOTE = "[The user applied your changes to their tree. You now work in a fresh working copy of it.]"
 

@@ -41,9 +41,9 @@ CREATE TABLE IF NOT EXISTS ranks (root TEXT PRIMARY KEY, data BLOB NOT NULL);
 
 
 def cache_file() -> Path:
-    import platformdirs
+    from sandbox.state import cache_dir
 
-    return Path(platformdirs.user_cache_dir("codex-agent")) / "repomap" / "summaries.sqlite"
+    return cache_dir() / "repomap" / "summaries.sqlite"
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from agent.exit_codes import EXIT_FAILED as EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from agent.review import targets
 from agent.review.analyzers import analyse
 from agent.review.findings import SEVERITIES, Finding, at_or_above, merge
@@ -21,7 +22,6 @@ from sandbox.secrets import mask_secrets
 if TYPE_CHECKING:
     from agent.model import ModelClient
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = ("none", *SEVERITIES)
 
 

@@ -219,7 +219,6 @@ def parse_findings(text: str, target: Target) -> tuple[list[Finding], list[str]]
 def model_review(client: Any, target: Target, analyser_findings: list[Finding]) -> tuple[list[Finding], list[str]]:
     """Run the model over the target with read-only tools; parse its findings."""
     from agent.loop import Agent, Limits
-    from agent.tokens import cap_tokens
     from tools import default_registry
     from tools.registry import ToolContext
 
@@ -231,7 +230,6 @@ def model_review(client: Any, target: Target, analyser_findings: list[Finding]) 
         instructions=INSTRUCTIONS,
         emit=lambda event: None,
         limits=limits,
-        filter_output=lambda text: cap_tokens(mask_secrets(text), limits.tool_output_tokens, client.model),
     )
     outcome = agent.run(build_prompt(target, analyser_findings))
     answer = outcome.final_text
