@@ -21,9 +21,18 @@ MAX_FILE_TOKENS = 8_000
 MAX_READ_BYTES = 256 * 1024  # of a bigger file only the first and last halves are read
 MAX_LISTING_ENTRIES = 200
 _REFUSED = "[not attached: "
-# An @ after a word character is part of an e-mail address; the path may not
-# end in a dot, so in "see @a.py." the sentence's full stop is left out.
-_MENTION = re.compile(r"(?<![\w@/.\\])@([\w.~+\-/]*[\w~+\-/])")
+# What a mention may name: these characters. An @ after a word character is
+# part of an e-mail address (MENTION_START); the path may not end in a dot, so
+# in "see @a.py." the sentence's full stop is left out.
+PATH_CHARS = r"[\w.~+\-/]"
+MENTION_START = r"(?<![\w@/.\\])@"
+_MENTION = re.compile(MENTION_START + rf"({PATH_CHARS}*[\w~+\-/])")
+_MENTIONABLE = re.compile(PATH_CHARS + "+")
+
+
+def mentionable(path: str) -> bool:
+    """Whether an @-mention can name this path."""
+    return _MENTIONABLE.fullmatch(path) is not None
 
 
 def expand_mentions(

@@ -17,11 +17,10 @@ from pathlib import Path
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from agent.repl.pinned import mentionable
+from agent.mentions import MENTION_START, PATH_CHARS, mentionable
 
 MAX_COMPLETIONS = 50
-# The same shape agent.mentions accepts: an @ that starts a word.
-_MENTION_BEFORE_CURSOR = re.compile(r"(?<![\w@/.\\])@([\w.~+\-/]*)$")
+_MENTION_BEFORE_CURSOR = re.compile(MENTION_START + rf"({PATH_CHARS}*)$")
 _COMMAND_BEFORE_CURSOR = re.compile(r"^/([\w-]*)$")
 _PATH_ARGUMENT = re.compile(r"^/(add|drop)\s+(\S*)$")
 

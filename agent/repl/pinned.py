@@ -4,17 +4,15 @@ attached to each next message, as @-mentions are: Session.run expands them
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.mentions import MAX_FILE_TOKENS
+from agent.mentions import MAX_FILE_TOKENS, mentionable
 from agent.tokens import count_tokens
 from sandbox.secrets import is_sensitive_path
 from tools.paths import PathError, relative, resolve_in
 
 PINNED_TOKENS = 32_000  # all pinned files together, at the time they are added
-_MENTIONABLE = re.compile(r"[\w.~+\-/]+")
 
 
 class PinnedFiles:
@@ -62,11 +60,6 @@ class PinnedFiles:
     def tokens(self, root: Path) -> dict[str, int]:
         """What each pinned file adds to a message now."""
         return {rel: _file_tokens(root / rel) for rel in self.paths}
-
-
-def mentionable(path: str) -> bool:
-    """Whether an @-mention can name this path (agent.mentions' path characters)."""
-    return _MENTIONABLE.fullmatch(path) is not None
 
 
 def _file_tokens(path: Path) -> int:
