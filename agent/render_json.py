@@ -22,8 +22,8 @@ from agent.events import (
     TurnFinished,
     TurnStarted,
 )
+from sandbox.approval import COMMAND_TOOLS
 
-COMMAND_TOOLS = {"shell": "command", "run_tests": "args"}
 FILE_TOOLS = {"write_file", "edit_file", "apply_patch"}
 
 

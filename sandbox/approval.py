@@ -15,7 +15,6 @@ the model sees.
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox.commands import denial, is_read_only
@@ -68,8 +67,9 @@ class ApprovalPolicy:
             return False
         return self._answer(f"Apply these changes to your working tree?\n{summary}") in ("yes", "always")
 
-    def _check_run_tests(self, extra: Any) -> str | None:
-        text = shlex.join(map(str, extra)) if isinstance(extra, list) else str(extra or "")
+    def _check_run_tests(self, extra: str | None) -> str | None:
+        # A string or absent: Registry.call has checked the type against the tool's schema.
+        text = extra or ""
         label = f"run_tests {text}".strip()
         # Running the tests executes the project's code: never read-only.
         return self._check_line(

@@ -151,6 +151,24 @@ def _submodule_folders(top: Path, where: dict) -> list[bytes]:
     return [path for path, folder in folders if folder.is_dir() and not folder.is_symlink()]
 
 
+def git_dirs(work_tree: Path) -> tuple[Path, Path]:
+    """(git dir, common dir) of the repository whose work tree is `work_tree`.
+
+    Read from the files rather than asked of git, which must not run inside a
+    model-written folder (see the module doc). A linked worktree's `.git` is a
+    file naming its own git dir, which names the shared one in `commondir`;
+    otherwise both are `.git` itself.
+    """
+    dot_git = work_tree / ".git"
+    if not dot_git.is_file():
+        return dot_git, dot_git
+    pointer = dot_git.read_text(errors="surrogateescape").strip().removeprefix("gitdir:").strip()
+    own = (work_tree / pointer).resolve()
+    commondir = own / "commondir"
+    common = (own / commondir.read_text(errors="surrogateescape").strip()).resolve() if commondir.is_file() else own
+    return own, common
+
+
 def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str) -> str:
     parent_args = [arg for p in parents for arg in ("-p", p)]
     return git_text("commit-tree", tree, *parent_args, "-m", message, cwd=cwd, identity=True)

@@ -22,6 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.git import git_dirs
 from sandbox.python_env import PythonEnv
 
 _SOCKETS = (
@@ -191,10 +192,7 @@ def _git_paths(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Pa
         return (), (dot_git,), ()
     if not dot_git.is_file():
         return (), (), ()
-    admin = Path(dot_git.read_text().removeprefix("gitdir:").strip())
-    admin = (root / admin).resolve()
-    commondir = admin / "commondir"
-    common = (admin / commondir.read_text().strip()).resolve() if commondir.is_file() else admin
+    admin, common = git_dirs(root)
     writable = [admin, common / "objects"]
     head = (admin / "HEAD").read_text().strip() if (admin / "HEAD").is_file() else ""
     if head.startswith("ref: refs/heads/"):

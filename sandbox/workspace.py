@@ -33,7 +33,7 @@ from typing import Any
 from sandbox import runs
 from sandbox.folder_copy import SKIPPED_DIRS, copy_folder
 from sandbox.git import GitError, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
-from sandbox.merge import ApplyResult, apply_changes, tree_changes
+from sandbox.merge import ApplyResult, Change, apply_changes, tree_changes
 from sandbox.state import state_dir, worktrees_dir
 
 __all__ = ["ApplyResult", "FileStat", "Workspace"]
@@ -185,7 +185,7 @@ class Workspace:
 
     def diff(self) -> str:
         """Unified git diff (binary-safe) of everything changed since the start."""
-        return self._diff_bytes().decode(errors="replace")
+        return self._diff_bytes(self._result_tree()).decode(errors="replace")
 
     def changed_files(self) -> list[FileStat]:
         result = self._result_tree()
@@ -196,7 +196,7 @@ class Workspace:
             # Binary files show "-": they have no line counts.
             counts[path] = (int(added) if added != "-" else 0, int(removed) if removed != "-" else 0)
         stats = []
-        for change in tree_changes(**self._where, base=self.base, theirs=result):
+        for change in self._changes_to(result):
             kind = "add" if change.base is None else "delete" if change.theirs is None else "update"
             stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0))))
         return stats
@@ -212,7 +212,9 @@ class Workspace:
         change that adds a secret (or a sensitive file not in `allow_secrets`)
         is refused whole.
         """
-        leaks = self.secret_findings(allow_secrets)
+        result_tree = self._result_tree()
+        changes = self._changes_to(result_tree)
+        leaks = self._secrets_in(changes, result_tree, allow_secrets)
         if leaks:
             where = ", ".join(leaks[:5]) + (f" and {len(leaks) - 5} more" if len(leaks) > 5 else "")
             return ApplyResult(
@@ -222,7 +224,6 @@ class Workspace:
                 conflicts=leaks,
             )
         try:
-            changes = tree_changes(**self._where, base=self.base, theirs=self._result_tree())
             folder_git_dir = self.git_dir if self.kind == "copy" else None
             result = apply_changes(changes, self.source, git_dir=folder_git_dir)
         except GitError as exc:  # e.g. a changed path inside a submodule of the user's tree
@@ -235,21 +236,19 @@ class Workspace:
 
     def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
         """Secrets and sensitive files the change adds (see `secrets_added`)."""
-        from sandbox.secrets import secrets_added
-
-        paths = [f.path for f in self.changed_files() if f.kind != "delete"]
-        return secrets_added(paths, self.diff(), allow)
+        result_tree = self._result_tree()
+        return self._secrets_in(self._changes_to(result_tree), result_tree, allow)
 
     def keep(self) -> str:
         """Leave the result for later (branch or patch file), remove the working copy."""
         if self.root.exists():
-            self._commit_result()
+            result_tree = self._commit_result()
             if self.kind == "git":
                 self._remove_worktree()
                 self.kept_at = self.branch
             else:
                 patch = worktrees_dir() / f"{self.run_id}.patch"
-                patch.write_bytes(self._diff_bytes())
+                patch.write_bytes(self._diff_bytes(result_tree))
                 kept_git = worktrees_dir() / f"{self.run_id}.git"
                 shutil.move(self.git_dir, kept_git)
                 self.git_dir = kept_git
@@ -286,16 +285,26 @@ class Workspace:
         tip = self.branch if self.kind == "git" else "HEAD"
         return git_text("rev-parse", f"{tip}^{{tree}}", **self._where)
 
-    def _diff_bytes(self) -> bytes:
-        return self._git("diff", *_DIFF_OPTIONS, self.base, self._result_tree())
+    def _changes_to(self, result_tree: str) -> list[Change]:
+        return tree_changes(**self._where, base=self.base, theirs=result_tree)
 
-    def _commit_result(self) -> None:
-        """Commit the working copy's uncommitted changes onto its branch."""
+    def _diff_bytes(self, result_tree: str) -> bytes:
+        return self._git("diff", *_DIFF_OPTIONS, self.base, result_tree)
+
+    def _secrets_in(self, changes: list[Change], result_tree: str, allow: Sequence[str]) -> list[str]:
+        from sandbox.secrets import secrets_added
+
+        paths = [change.path for change in changes if change.theirs is not None]
+        return secrets_added(paths, self._diff_bytes(result_tree).decode(errors="replace"), allow)
+
+    def _commit_result(self) -> str:
+        """Commit the working copy's uncommitted changes onto its branch; return the result tree."""
         tree = snapshot_tree(self.root)
         tip = resolve(self.root, "HEAD")
         if tip is None or git_text("rev-parse", f"{tip}^{{tree}}", cwd=self.root) != tree:
             commit = commit_tree(self.root, tree, [tip] if tip else [], f"codex-agent: work of run {self.run_id}")
             git("update-ref", "HEAD", commit, cwd=self.root)
+        return tree
 
     def _remove_worktree(self) -> None:
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from sandbox.approval import ApprovalPolicy
-from tools.registry import Tool, ToolResult
+from tools import default_registry
+from tools.registry import Tool, ToolContext, ToolResult
 
 
 def _tool(name: str, mutates: bool) -> Tool:
@@ -79,12 +83,19 @@ def test_ordinary_commands_run_in_auto_mode(command):
     assert ApprovalPolicy("auto").check_tool(SHELL, {"command": command}) is None
 
 
+def test_run_tests_args_reach_the_policy_only_as_a_string(tmp_path: Path):
+    asker = Asker("yes")
+    ctx = ToolContext(root=tmp_path, approval=ApprovalPolicy("ask", ask=asker))
+    result = default_registry().call("run_tests", json.dumps({"args": ["-k", "slow"]}), ctx)
+    assert not result.ok and "must be string" in result.output
+    assert asker.questions == []  # refused by the schema check, before the policy
+
+
 def test_auto_mode_allows_edits_and_tests_without_asking():
     policy = ApprovalPolicy("auto")
     assert policy.check_tool(WRITE, {"path": "a.py", "content": "x"}) is None
     assert policy.check_tool(TESTS, {"args": "-k slow"}) is None
     assert policy.check_tool(TESTS, {"args": "-x; git push"}) is not None  # deny-list on args too
-    assert policy.check_tool(TESTS, {"args": ["-k", "; git push"]}) is None  # one harmless argv word
     assert policy.confirm_apply("1 file changed") is True
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.git import git_dirs
 from sandbox.runs import list_runs
 from sandbox.workspace import FileStat, Workspace
 
@@ -345,6 +346,27 @@ def test_apply_refuses_a_change_that_adds_a_secret_unless_its_file_is_allowed(re
     result = ws.apply(allow_secrets=[".env.test"])
     assert result.ok, result.message
     assert (repo / "config" / ".env.test").read_text() == f"GITHUB_TOKEN={FAKE_TOKEN}\n"
+
+
+def test_secret_findings_are_what_apply_refuses_and_skip_deleted_files(repo):
+    (repo / ".env").write_text("DEBUG=1\n")  # untracked: part of the starting state
+    ws = Workspace.create(repo)
+    (ws.root / ".env").unlink()
+    (ws.root / "config").mkdir()
+    (ws.root / "config" / ".env.test").write_text(f"GITHUB_TOKEN={FAKE_TOKEN}\n")
+    findings = ws.secret_findings()
+    assert findings and all(f.startswith("config/.env.test") for f in findings)
+    assert ws.apply().conflicts == findings
+    assert ws.secret_findings(allow=[".env.test"]) == []
+
+
+def test_git_dirs_agree_with_git_for_a_worktree_and_a_plain_repository(repo):
+    ws = Workspace.create(repo)
+    asked = git(ws.root, "rev-parse", "--absolute-git-dir", "--git-common-dir").split()
+    own, common = git_dirs(ws.root)
+    assert (own, common) == (Path(asked[0]), (ws.root / asked[1]).resolve())
+    assert own != common and common == (repo / ".git").resolve()
+    assert git_dirs(repo) == (repo / ".git", repo / ".git")
 
 
 def test_a_nested_repository_made_in_the_working_copy_runs_nothing_outside(repo, tmp_path):

@@ -92,6 +92,15 @@ def test_secrets_in_old_lines_do_not_block_new_work(repo: Path) -> None:
     assert call(repo, "touch legacy").ok
 
 
+def test_deleting_a_secret_file_is_not_refused_and_is_listed(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", {".env": "DEBUG=1\n", "app.py": "x = 1\n"})
+    (root / ".env").unlink()
+    (root / "app.py").write_text("x = 2\n")
+    result = call(root, "drop env")
+    assert result.ok, result.output
+    assert result.data["files"] == [".env", "app.py"]
+
+
 def test_empty_message_and_plain_folder_are_errors(tmp_path: Path) -> None:
     assert "empty commit message" in call(tmp_path, "   ").output
     assert "not a git repository" in call(tmp_path, "msg").output

@@ -23,11 +23,10 @@ def _has_identity(root: Path) -> bool:
         return False
 
 
-def _secret_problems(root: Path, allow: list[str]) -> list[str]:
+def _secret_problems(root: Path, paths: list[str], allow: list[str]) -> list[str]:
+    """`paths` are the staged paths that still exist (deleted ones cannot leak)."""
     from sandbox.secrets import secrets_added
 
-    changed = git("diff", "--cached", "--name-only", "-z", "--diff-filter=d", "--no-renames", cwd=root)
-    paths = [p.decode(errors="replace") for p in changed.split(b"\0") if p]
     diff = git("diff", "--cached", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
                "--src-prefix=a/", "--dst-prefix=b/", cwd=root).decode(errors="replace")
     return secrets_added(paths, diff, allow)
@@ -42,10 +41,12 @@ def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return ToolResult.error("the working copy is not a git repository; nothing can be committed.")
     try:
         add_all(root)  # never `git add -A`: it would run a git inside a model-made submodule
-        staged = [p for p in git("diff", "--cached", "--name-only", "-z", cwd=root).split(b"\0") if p]
+        fields = git("diff", "--cached", "--name-status", "-z", "--no-renames", cwd=root).split(b"\0")
+        staged = [(status, path.decode(errors="replace")) for status, path in zip(fields[0::2], fields[1::2])]
         if not staged:
             return ToolResult.error("nothing to commit: no changes since the last commit.")
-        if problems := _secret_problems(root, ctx.secret_allow):
+        present = [path for status, path in staged if status != b"D"]
+        if problems := _secret_problems(root, present, ctx.secret_allow):
             git("reset", "-q", cwd=root)
             shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
             return ToolResult.error(
@@ -59,7 +60,7 @@ def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         branch = git_text("branch", "--show-current", cwd=root) or "detached HEAD"
     except GitError as exc:
         return ToolResult.error(str(exc))
-    files = [p.decode(errors="replace") for p in staged]
+    files = [path for _status, path in staged]
     subject = message.splitlines()[0]
     return ToolResult(
         f"Committed {sha} on {branch}: {subject} ({len(files)} file{'s' if len(files) != 1 else ''} changed).",

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Iterator, Literal
 
 import pathspec
 
-from sandbox.git import git
+from sandbox.git import git, git_dirs
 from tools.paths import PathError, relative, resolve_in
 from tools.registry import Tool, ToolContext, ToolResult
 
@@ -134,7 +134,7 @@ class _IgnoreRules:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        exclude = _git_common_dir(root) / "info" / "exclude"
+        exclude = git_dirs(root)[1] / "info" / "exclude"
         self.base: list[tuple[str, pathspec.GitIgnoreSpec]] = []
         if (spec := _load_spec(exclude)) is not None:
             self.base.append(("", spec))
@@ -151,17 +151,6 @@ class _IgnoreRules:
             if verdict is not None:
                 return verdict
         return False
-
-
-def _git_common_dir(root: Path) -> Path:
-    """The folder holding info/exclude: .git, or a worktree's shared git dir."""
-    dot_git = root / ".git"
-    if not dot_git.is_file():
-        return dot_git
-    text = dot_git.read_text(errors="replace").strip()
-    git_dir = (root / text.removeprefix("gitdir:").strip()).resolve()
-    common = git_dir / "commondir"
-    return (git_dir / common.read_text().strip()).resolve() if common.is_file() else git_dir
 
 
 def _load_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
