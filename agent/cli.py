@@ -33,12 +33,21 @@ Json = Annotated[bool, typer.Option("--json", help="JSON-lines events on stdout 
 Trajectory = Annotated[Optional[Path], typer.Option("--trajectory", help="Where to write the trajectory (default: state folder).")]
 Approval = Annotated[Optional[str], typer.Option("--approval", help="read-only | auto | ask (default auto).")]
 Sandbox = Annotated[Optional[str], typer.Option("--sandbox", help="auto | bwrap | process | none (default auto).")]
+Python = Annotated[Optional[str], typer.Option("--python", metavar="PATH", help="The interpreter or prefix that runs the project's tests (default: discovered).")]
+NoVerify = Annotated[bool, typer.Option("--no-verify", help="Run without the test gate; the run is marked unverified.")]
+StrictTests = Annotated[bool, typer.Option("--strict-tests", help="The gate demands a fully green suite, failures from before the run included.")]
+Provider = Annotated[Optional[str], typer.Option("--provider", metavar="NAME", help="A [providers.NAME] table of the user config (openai, ollama, vllm, ...).")]
+ContextWindow = Annotated[Optional[int], typer.Option("--context-window", metavar="N", help="The model's context window in tokens (default: asked from the server or known).")]
+ReasoningEffort = Annotated[Optional[str], typer.Option("--reasoning-effort", metavar="LEVEL", help="minimal | low | medium | high (reasoning models).")]
 AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", metavar="GLOB", help="Let the model read this sensitive file (glob); repeatable.")]
 
 
 def _flags(values: dict[str, Any]) -> dict[str, Any]:
     renamed = {"allow_secret": "allow_secrets"}
-    return {renamed.get(k, k): v for k, v in values.items() if v is not None and v is not False}
+    flags = {renamed.get(k, k): v for k, v in values.items() if v is not None and v is not False}
+    if flags.pop("no_verify", False):
+        flags["verify"] = False
+    return flags
 
 
 def _settings(flags: dict[str, Any]):
@@ -62,7 +71,9 @@ def run(
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None, apply: Apply = None,
     json: Json = False, trajectory: Trajectory = None, approval: Approval = None, sandbox: Sandbox = None,
-    allow_secret: AllowSecret = None,
+    allow_secret: AllowSecret = None, python: Python = None, no_verify: NoVerify = False,
+    strict_tests: StrictTests = False, provider: Provider = None, context_window: ContextWindow = None,
+    reasoning_effort: ReasoningEffort = None,
 ) -> None:
     """Run one task to completion, show the diff, and apply it if you accept."""
     settings = _settings(_flags(locals() | {"task": None}))
@@ -75,7 +86,7 @@ def run(
 def replay(
     file: Annotated[Path, typer.Argument(help="A trajectory (.jsonl) recorded by an earlier run.")],
     apply: Apply = None, json: Json = False, trajectory: Trajectory = None, test_cmd: TestCmd = None,
-    sandbox: Sandbox = None,
+    sandbox: Sandbox = None, python: Python = None, no_verify: NoVerify = False,
 ) -> None:
     """Re-run a recorded session without a model, in a fresh sandbox of this repository."""
     settings = _settings(_flags(locals() | {"file": None}))
@@ -89,7 +100,9 @@ def repl(
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None,
     approval: Approval = None, sandbox: Sandbox = None, allow_secret: AllowSecret = None,
-    trajectory: Trajectory = None,
+    trajectory: Trajectory = None, python: Python = None, no_verify: NoVerify = False,
+    strict_tests: StrictTests = False, provider: Provider = None, context_window: ContextWindow = None,
+    reasoning_effort: ReasoningEffort = None,
 ) -> None:
     """Interactive session on one working copy (also: codex-agent with no arguments)."""
     settings = _settings(_flags(locals()))
@@ -112,11 +125,13 @@ def batch(
     cpus_per_task: Annotated[float, typer.Option("--cpus-per-task", help="CPUs Ray reserves per task.")] = 1.0,
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="USD for the whole batch: no new task starts once spent.")] = None,
-    test_cmd: TestCmd = None, sandbox: Sandbox = None,
+    test_cmd: TestCmd = None, sandbox: Sandbox = None, python: Python = None, provider: Provider = None,
+    context_window: ContextWindow = None, reasoning_effort: ReasoningEffort = None,
 ) -> None:
     """Many tasks, each in its own sandbox, in parallel; resumable."""
     flags = _flags({"model": model, "base_url": base_url, "api": api, "max_steps": max_steps,
-                    "test_cmd": test_cmd, "sandbox": sandbox})
+                    "test_cmd": test_cmd, "sandbox": sandbox, "python": python, "provider": provider,
+                    "context_window": context_window, "reasoning_effort": reasoning_effort})
     settings = _settings(flags)
     from agent.batch import batch_main
 
@@ -134,7 +149,9 @@ def resume(
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None, apply: Apply = None,
     json: Json = False, trajectory: Trajectory = None, approval: Approval = None, sandbox: Sandbox = None,
-    allow_secret: AllowSecret = None,
+    allow_secret: AllowSecret = None, python: Python = None, no_verify: NoVerify = False,
+    strict_tests: StrictTests = False, provider: Provider = None, context_window: ContextWindow = None,
+    reasoning_effort: ReasoningEffort = None,
 ) -> None:
     """Continue a saved session (conversation and working copy); its settings carry over unless a flag
     says otherwise."""

@@ -36,6 +36,16 @@ class Settings:
     # Sensitive files (globs) the user lets the model read, e.g. [".env.test"].
     allow_secrets: list[str] = field(default_factory=list)
     map_tokens: int = 2048
+    # The interpreter (or prefix) that runs the project's tests; None: discovered.
+    python: str | None = None
+    verify: bool = True  # False (--no-verify): no test gate, the run is marked unverified
+    strict_tests: bool = False  # the gate demands a fully green suite, failures from before included
+    test_timeout: float | None = None  # seconds for one gate run of the whole suite; None: command_timeout
+    provider: str | None = None  # a [providers.NAME] table of the user config
+    reasoning_effort: str | None = None  # minimal | low | medium | high (Responses API)
+    verbosity: str | None = None  # low | medium | high (Responses API text.verbosity)
+    temperature: float | None = None
+    max_output_tokens: int | None = None  # per request
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
 
