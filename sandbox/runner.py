@@ -74,6 +74,12 @@ class Runner:
             # /proc files are closed to other processes of the same user.
             protect_own_environment()
 
+    @property
+    def workdir(self) -> Path:
+        """Where the working copy appears to the commands this Runner runs
+        (paths in their output, e.g. tracebacks, are under this folder)."""
+        return self.root
+
     @classmethod
     def for_workspace(cls, workspace: "Workspace", mode: str = "auto", **options: Any) -> "Runner":
         """The Runner for a working copy: the project's venv is looked up in the
