@@ -36,6 +36,11 @@ TEST_FAILURE_PROMPT = (
     "The verification gate ran the tests after your last answer and they fail:\n\n{report}\n\n"
     "Fix the code (not the tests, unless a test is wrong) and answer again when done."
 )
+CANNOT_RUN_PROMPT = (
+    "The verification gate could not run the tests: {reason}.\n\n{report}\n\n"
+    "If a change of yours caused this (e.g. an import you added), undo or fix it; "
+    "otherwise answer without changes and the run stops with this reason for the user."
+)
 INTERRUPTED_NOTE = "[The user interrupted this turn.]"
 
 
@@ -53,6 +58,11 @@ class LimitReached(Exception):
     """A budget ran out; the message says which and by how much."""
 
 
+class CannotRunTests(Exception):
+    """The tests cannot run here for the same reason twice in a row (the
+    environment, not the code); the message says why."""
+
+
 @dataclass
 class Agent:
     client: ModelClient
@@ -67,6 +77,7 @@ class Agent:
     steps: int = 0
     usage: Usage = field(default_factory=Usage)
     cost: float | None = 0.0
+    _cannot_run: str | None = None  # why the last gate run could not test the code
     _context_tokens: int = 0
     _pending_chars: int = 0
 
@@ -75,6 +86,7 @@ class Agent:
         self.emit(TurnStarted(prompt))
         self.history.append(Message(role="user", content=prompt))
         tests_ok: bool | None = None
+        self._cannot_run = None
         try:
             while True:
                 reply = self.step()
@@ -86,6 +98,8 @@ class Agent:
                                        reply.message.content, tests_ok)
         except LimitReached as exc:
             return self.finish("budget", str(exc), tests_ok=tests_ok)
+        except CannotRunTests as exc:
+            return self.finish("error", f"tests cannot run: {exc}", tests_ok=False)
         except ModelError as exc:
             return self.finish("error", f"model error: {exc}", tests_ok=tests_ok)
         except KeyboardInterrupt:
@@ -143,8 +157,14 @@ class Agent:
             return None
         result = self.verify()
         self.emit(TestsRan(result.ok, result.output, result.data.get("tests", {})))
+        cannot_run = result.data.get("cannot_run")
+        if cannot_run and cannot_run == self._cannot_run:
+            raise CannotRunTests(cannot_run)
+        self._cannot_run = cannot_run
         if not result.ok:
-            message = TEST_FAILURE_PROMPT.format(report=self.filter_output(result.output))
+            report = self.filter_output(result.output)
+            message = (CANNOT_RUN_PROMPT.format(reason=cannot_run, report=report) if cannot_run
+                       else TEST_FAILURE_PROMPT.format(report=report))
             self.history.append(Message(role="user", content=message))
             self._pending_chars += len(message)
         return result.ok

@@ -87,7 +87,7 @@ def _drive(
             client=client, workspace=workspace, focus=focus,
         )
     except SessionError as exc:
-        return _error(str(exc))
+        return _error(str(exc), exc.code)
     try:
         if restore:
             session.restore(restore)
@@ -148,6 +148,6 @@ def _confirm(question: str) -> bool:
     return Confirm.ask(question, default=False)
 
 
-def _error(message: str) -> int:
+def _error(message: str, code: int = EXIT_FAILED) -> int:
     print(f"codex-agent: {message}", file=sys.stderr)
-    return EXIT_FAILED
+    return code

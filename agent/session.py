@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.events import Event, EventBus, ModelResponded, Notice, Retrying, RunStarted, ToolFinished, TurnFinished
+from agent.exit_codes import EXIT_FAILED, EXIT_USAGE
 from agent.messages import Message, Usage
 from agent.trajectory import TrajectoryWriter
 from sandbox.approval import ApprovalPolicy
 from sandbox.git import GitError, project_root
+from sandbox.python_env import PythonNotFound, discover
 from sandbox.runner import Runner, SandboxUnavailable
 from sandbox.state import state_dir
 from sandbox.workspace import Workspace, new_run_id
@@ -66,6 +68,10 @@ def sessions_dir() -> Path:
 class SessionError(Exception):
     """The session could not start; the message says why, for the user."""
 
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code  # EXIT_USAGE: the configuration is wrong, nothing was spent
+
 
 class Session:
     def __init__(
@@ -103,8 +109,9 @@ class Session:
 
         self.bus = EventBus(*listeners)
         self.client = client or self._first_client(copying, discard_on_failure=workspace is None)
-        self.workspace, self.runner = self._working_copy(copying)
+        self.workspace, self.runner = self._working_copy(copying, discard_on_failure=workspace is None)
         self.ctx = self._tool_context(ask)
+        self._preflight(discard_on_failure=workspace is None)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits()
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
@@ -127,12 +134,33 @@ class Session:
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
-    def _working_copy(self, copying: "Future[Workspace]") -> tuple[Workspace, Runner]:
+    def _working_copy(self, copying: "Future[Workspace]", discard_on_failure: bool) -> tuple[Workspace, Runner]:
         try:
             workspace = copying.result()
-            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox)
-        except (GitError, OSError, SandboxUnavailable) as exc:
+        except (GitError, OSError) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+        try:
+            python = discover(self.cwd, self.source, self.settings.python)
+            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python)
+        except PythonNotFound as exc:
+            if discard_on_failure:
+                workspace.discard()
+            raise SessionError(str(exc), EXIT_USAGE) from exc
+        except (OSError, SandboxUnavailable) as exc:
+            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+
+    def _preflight(self, discard_on_failure: bool) -> None:
+        """Before the first model request: can the test command start at all?
+        A run whose gate can never pass would spend the whole budget."""
+        from tools.test_env import preflight
+
+        if not (self.settings.verify and self.ctx.test_cmd):
+            return
+        problem = preflight(self.runner, self.ctx.test_cmd)
+        if problem:
+            if discard_on_failure:
+                self.workspace.discard()
+            raise SessionError(problem, EXIT_USAGE)
 
     def _first_client(self, copying: "Future[Workspace]", discard_on_failure: bool) -> "ModelClient":
         """Made while the working copy is still being created (the SDK's

@@ -16,7 +16,10 @@ PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ"})
 PASSED_PREFIXES = ("LC_",)
 
 
-def scrubbed_env(*, home: Path, tmp: Path, python: PythonEnv | None) -> dict[str, str]:
+def scrubbed_env(*, home: Path, tmp: Path, python: PythonEnv | None, shims: Path | None = None) -> dict[str, str]:
+    """`python`'s bin folder comes first on PATH, after `shims` (the commands
+    it lacks, see PythonEnv.write_shims), so `python`, `python3` and `pytest`
+    are the project's."""
     env = {k: v for k, v in os.environ.items() if k in PASSED or k.startswith(PASSED_PREFIXES)}
     path = env.get("PATH", os.defpath)
     env["HOME"] = str(home)
@@ -26,6 +29,8 @@ def scrubbed_env(*, home: Path, tmp: Path, python: PythonEnv | None) -> dict[str
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if python is not None:
         path = f"{python.bin_dir}{os.pathsep}{path}"
+        if shims is not None:
+            path = f"{shims}{os.pathsep}{path}"
         if python.is_venv:
             env["VIRTUAL_ENV"] = str(python.prefix)
     env["PATH"] = path

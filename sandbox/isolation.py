@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import os
-import pwd
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.git import git_dirs
 from sandbox.python_env import PythonEnv
+from sandbox.state import user_homes
 
 _SOCKETS = (
     "/run/docker.sock",
@@ -138,7 +138,8 @@ class Layout:
     git_writable: tuple[Path, ...]  # what a commit on the task branch writes
 
     @classmethod
-    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = ()) -> "Layout":
+    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (),
+                 shims: Path | None = None) -> "Layout":
         homes = _hidden_dirs()
         common, read_only, writable = _git_paths(root)
         return cls(
@@ -146,7 +147,7 @@ class Layout:
             home=homes[0] if homes else Path("/tmp"),
             hidden=(*homes, *(p for p in hide if p not in homes and p != Path("/"))),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
-            visible=(*python.mounts, *common),
+            visible=(*python.mounts, *([shims] if shims else []), *common),
             git_read_only=read_only,
             git_writable=writable,
         )
@@ -155,10 +156,17 @@ class Layout:
         args = config.prefix(network=network)
         for path in self.hidden:
             args += ["--tmpfs", str(path)]
-        for path in self.masked:
-            args += ["--ro-bind", "/dev/null", str(path)]
+        # The interpreter may live in the hidden home (~/.pyenv): bound back
+        # after the home is hidden...
         for path in self.visible:
             args += ["--ro-bind", str(path), str(path)]
+        # ...and then every mask that such a bind would uncover is laid again,
+        # so no bind undoes one, whatever a pyvenv.cfg points at.
+        for path in self.hidden:
+            if any(path == v or path.is_relative_to(v) for v in self.visible):
+                args += ["--tmpfs", str(path)]
+        for path in self.masked:
+            args += ["--ro-bind", "/dev/null", str(path)]
         # The working copy may itself live under the hidden home or /tmp: bind it last.
         args += ["--bind", str(self.root), str(self.root)]
         for path in self.git_writable if git_writable else self.git_read_only:
@@ -167,10 +175,8 @@ class Layout:
 
 
 def _hidden_dirs() -> tuple[Path, ...]:
-    homes = [os.environ.get("HOME"), pwd.getpwuid(os.getuid()).pw_dir]
-    runtime = [os.environ.get("XDG_RUNTIME_DIR"), f"/run/user/{os.getuid()}"]
-    found = []
-    for candidate in homes + runtime:
+    found = list(user_homes())
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), f"/run/user/{os.getuid()}"):
         if candidate and os.path.isdir(candidate):
             path = Path(candidate).resolve()
             if path != Path("/") and path not in found:

@@ -6,20 +6,17 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from sandbox.isolation import fix_hint, probe_bwrap
 from sandbox.limits import libc_prctl
-from sandbox.python_env import find_venv, python_env
 from sandbox.state import state_dir
 
 MIN_GIT = (2, 28)  # git init --initial-branch
 
 
-def doctor_report(project: Path | None = None) -> list[tuple[str, bool, str]]:
+def doctor_report() -> list[tuple[str, bool, str]]:
     """(check, ok, detail — including how to fix it when not ok)."""
-    project = Path(project or Path.cwd()).resolve()
-    return [_git(), *_bubblewrap(), _limits(), _python(project), _state()]
+    return [_git(), *_bubblewrap(), _limits(), _state()]
 
 
 def _git() -> tuple[str, bool, str]:
@@ -58,12 +55,6 @@ def _limits() -> tuple[str, bool, str]:
     if libc_prctl() is None:
         return ("resource limits", False, "no prctl (not Linux): commands may outlive a crashed agent")
     return ("resource limits", True, "CPU, memory, file size and process limits; children die with the agent")
-
-
-def _python(project: Path) -> tuple[str, bool, str]:
-    env = python_env(project)
-    how = "the project's virtualenv" if find_venv(project) else "the agent's own interpreter (no .venv/venv found)"
-    return ("python environment", True, f"{env.prefix} — {how}")
 
 
 def _state() -> tuple[str, bool, str]:

@@ -11,7 +11,7 @@ Modes:
 - `none`: the user's explicit choice: scrubbed environment and timeouts only.
 
 The project's Python environment is used read-only; see sandbox.python_env
-for how it is found and how to point at another interpreter (`venv=`).
+for how it is found and how to point at another interpreter (`python=`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sandbox.env import scrubbed_env
 from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
 from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
-from sandbox.python_env import find_venv, python_env
+from sandbox.python_env import PythonEnv, discover
 from sandbox.state import cache_dir, state_dir
 
 if TYPE_CHECKING:
@@ -46,24 +46,27 @@ class Runner:
         self,
         root: Path,
         mode: str = "auto",
-        venv: Path | None = None,
+        python: PythonEnv | None = None,
         *,
         limits: Limits | None = None,
         hide: Sequence[Path] = (),
     ) -> None:
-        """`hide`: more folders to make invisible under bubblewrap (the user's
-        own tree, whose ignored files may hold secrets such as .env)."""
+        """`python`: the interpreter commands get (default: discovered from
+        `root`, see sandbox.python_env). `hide`: more folders to make
+        invisible under bubblewrap (the user's own tree, whose ignored files
+        may hold secrets such as .env)."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
         self.mode = mode
-        self.python = python_env(self.root, venv)
+        self.python = python or discover(self.root)
         self.limits = limits or Limits()
         self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
+        self._shims = self._write_shims()
         if mode in ("auto", "bwrap"):
             self._choose_bwrap()
         else:
@@ -86,7 +89,8 @@ class Runner:
         user's tree (the copy has none). That tree is hidden, and so are the
         agent's state and cache (other sessions' conversations and working
         copies), wherever XDG puts them; the working copy is bound over them."""
-        options.setdefault("venv", find_venv(workspace.source))
+        if options.get("python") is None:
+            options["python"] = discover(workspace.source)
         hidden = [path for path in (workspace.source, state_dir(), cache_dir()) if path.is_dir()]
         return cls(workspace.root, mode, hide=hidden, **options)
 
@@ -95,7 +99,7 @@ class Runner:
         probe = probe_bwrap(path) if path else None
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
-            self._layout = Layout.for_root(self.root, self.python, hide=self._hide)
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims)
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:
@@ -134,10 +138,11 @@ class Runner:
         argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
         if self._bwrap is not None and self._layout is not None:
             argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network) + argv
-            base_env = scrubbed_env(home=self._layout.home, tmp=Path("/tmp"), python=self.python)
+            base_env = scrubbed_env(home=self._layout.home, tmp=Path("/tmp"), python=self.python, shims=self._shims)
         else:
             private = self._private_dir()
-            base_env = scrubbed_env(home=private / "home", tmp=private / "tmp", python=self.python)
+            base_env = scrubbed_env(home=private / "home", tmp=private / "tmp", python=self.python,
+                                    shims=self._shims)
         preexec = None if self.mode == "none" else self.limits.preexec(timeout)
         return execute(
             argv,
@@ -147,6 +152,16 @@ class Runner:
             max_output_bytes=max_output_bytes,
             preexec_fn=preexec,
         )
+
+    def _write_shims(self) -> Path | None:
+        """A folder of scripts for the commands the interpreter's bin lacks
+        (e.g. /usr/bin has python3 but no python), removed with the Runner."""
+        if not self.python.missing_commands():
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="codex-agent-bin-"))
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        self.python.write_shims(folder)
+        return folder
 
     def _private_dir(self) -> Path:
         """HOME and TMPDIR for unsandboxed commands, removed with the Runner."""

@@ -7,6 +7,8 @@ test or a wrapper script — is honoured.
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import platformdirs
@@ -29,3 +31,15 @@ def cache_dir() -> Path:
 def worktrees_dir() -> Path:
     """Working copies live in `worktrees/<id>`, their records in `worktrees/<id>.json`."""
     return state_dir() / "worktrees"
+
+
+def user_homes() -> tuple[Path, ...]:
+    """The user's home as HOME says and as the password database says
+    (they differ under sudo and in some containers)."""
+    found: list[Path] = []
+    for candidate in (os.environ.get("HOME"), pwd.getpwuid(os.getuid()).pw_dir):
+        if candidate and os.path.isdir(candidate):
+            path = Path(candidate).resolve()
+            if path != Path("/") and path not in found:
+                found.append(path)
+    return tuple(found)

@@ -194,21 +194,42 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     if result.timed_out or xml_text is None:  # no report: timeout, usage error, crash
         status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
-        return ToolResult(output, ok=False, data=_data(command, result))
+        return _environment_checked(ctx, ToolResult(output, ok=False, data=_data(command, result)), None, result)
     summary = parse_junit(xml_text, ctx.root.resolve())
     # The whole suite collecting nothing means no tests exist yet: not a failure
     # (the gate would otherwise never let such a run finish). A filter that
     # selects nothing is the caller's mistake and stays one.
     ok = result.exit_code == 0 or (result.exit_code == 5 and not args.strip())
-    return ToolResult(_pytest_report(summary, result.exit_code, command), ok=ok, data=_data(command, result, summary))
+    report = ToolResult(_pytest_report(summary, result.exit_code, command), ok=ok,
+                        data=_data(command, result, summary))
+    return _environment_checked(ctx, report, summary, result)
+
+
+def _environment_checked(ctx: ToolContext, report: ToolResult, summary: Summary | None,
+                         result: "CommandResult") -> ToolResult:
+    """A failed run whose cause is the environment says so, in the output and
+    as data["cannot_run"] (which the gate acts on)."""
+    from tools.test_env import environment_problem
+
+    if report.ok:
+        return report
+    problem = environment_problem(summary, result.output, ctx.root)
+    if problem is None:
+        return report
+    assert ctx.runner is not None
+    reason = f"{problem} ({ctx.runner.python.describe()})"
+    report.data["cannot_run"] = reason
+    report.output += f"\n\nThe tests cannot run: {reason}."
+    return report
 
 
 def _run_other(ctx: ToolContext, command: str) -> ToolResult:
     assert ctx.runner is not None
     result = ctx.runner.run(command, timeout=ctx.command_timeout, max_output_bytes=OUTPUT_BYTES)
     status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
-    return ToolResult(f"{command}: {status}{cut_note(result)}\n{result.output.rstrip()}",
-                      ok=result.exit_code == 0 and not result.timed_out, data=_data(command, result))
+    report = ToolResult(f"{command}: {status}{cut_note(result)}\n{result.output.rstrip()}",
+                        ok=result.exit_code == 0 and not result.timed_out, data=_data(command, result))
+    return _environment_checked(ctx, report, None, result)
 
 
 def _data(command: str, result: "CommandResult", summary: Summary | None = None) -> dict[str, Any]:

@@ -233,5 +233,5 @@ def repl_main(settings: Settings, cwd: Path, resume: dict | None = None) -> int:
         repl = Repl(settings, cwd, resume=resume)
     except (SessionError, ResumeError) as exc:
         print(f"codex-agent: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return getattr(exc, "code", EXIT_FAILED)
     return repl.run()

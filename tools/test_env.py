@@ -1,0 +1,90 @@
+"""Whether the project's tests can run at all where they run.
+
+Two moments: before the first model request (does the chosen interpreter
+start and import pytest?), and after a test run (did it stop on a module that
+neither the environment nor the repository has?). Both are problems of the
+environment, not of the code: sending "fix the code" for them spends the
+budget on what the model cannot fix.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tools.search import walk_files
+
+if TYPE_CHECKING:
+    from sandbox.runner import Runner
+    from tools.testing import Summary
+
+MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+_CHECK_TIMEOUT = 60.0
+
+
+def check_pytest(runner: "Runner", test_cmd: str = "python -m pytest") -> tuple[bool, str]:
+    """(ok, "pytest 8.3.2" or why not) for the program `test_cmd` starts, run
+    in the sandbox. No collection: that can take a minute on a large suite."""
+    try:
+        first = shlex.split(test_cmd)[0]
+    except (ValueError, IndexError):
+        return True, "not checked (cannot parse the test command)"
+    name = Path(first).name
+    if name.startswith("python"):
+        argv = [first, "-c", "import pytest; print('pytest', pytest.__version__)"]
+    elif name in ("pytest", "py.test"):
+        argv = [first, "--version"]
+    else:  # uv run, poetry run, tox: they bring their own environment
+        return True, f"not checked ({first} chooses the environment)"
+    result = runner.run(argv, timeout=_CHECK_TIMEOUT, max_output_bytes=20_000)
+    lines = result.output.strip().splitlines()
+    if result.exit_code == 0 and not result.timed_out:
+        return True, lines[-1] if lines else "pytest"
+    if result.timed_out:
+        return False, f"{first} did not answer within {_CHECK_TIMEOUT:g} s"
+    return False, lines[-1] if lines else f"{first} exited with {result.exit_code}"
+
+
+def preflight(runner: "Runner", test_cmd: str) -> str | None:
+    """None when the pytest command can start; else one line naming the
+    interpreter, why it was chosen, what is missing and the fix."""
+    from tools.testing import is_pytest
+
+    if not is_pytest(test_cmd):
+        return None
+    ok, detail = check_pytest(runner, test_cmd)
+    if ok:
+        return None
+    python = runner.python
+    return (
+        f"tests cannot run: `{test_cmd}` with {python.describe()}: {detail}. "
+        f"Fix: install pytest there ({python.executable} -m pip install pytest), "
+        "choose the interpreter with --python PATH, set --test-cmd, or run with --no-verify."
+    )
+
+
+def environment_problem(summary: "Summary | None", output: str, root: Path) -> str | None:
+    """Why a test run could not test the code, when the cause is the
+    environment: a module the repository does not have and the interpreter
+    cannot import, pytest itself missing, or a command not found. None when
+    the failures are the code's."""
+    texts = [output]
+    if summary is not None:
+        texts += [f"{f.message}\n{f.traceback}" for f in summary.failures if f.kind in ("collection", "error")]
+    for text in texts:
+        for match in MISSING_MODULE.finditer(text):
+            module = match.group(1)
+            if module.split(".")[0] == "pytest":
+                return "pytest is not installed for this interpreter"
+            if not _in_repository(module, root):
+                return f"module '{module}' is not installed and is not part of the repository"
+    if summary is None and re.search(r"^(bash: )?(line \d+: )?\S+: (command )?not found", output, re.MULTILINE):
+        return "the test command was not found"
+    return None
+
+
+def _in_repository(module: str, root: Path) -> bool:
+    top = module.split(".")[0]
+    return any(top in Path(f).parts[:-1] or Path(f).name == f"{top}.py" for f in walk_files(root))
