@@ -221,15 +221,20 @@ def config(json: Json = False) -> None:
 
 
 @app.command()
-def doctor() -> None:
-    """Check what isolation this machine gives model-run commands, and how to get more."""
-    from sandbox.probe import doctor_report
+def doctor(
+    python: Python = None, test_cmd: TestCmd = None, sandbox: Sandbox = None, base_url: BaseUrl = None,
+    provider: Provider = None,
+) -> None:
+    """Check what can go wrong before a run: sandbox, the tests' interpreter and pytest, API key, server."""
+    import textwrap
 
-    worst = EXIT_OK
-    for check, ok, detail in doctor_report():
-        typer.echo(f"{'ok ' if ok else 'NO '} {check}: {detail}")
-        worst = worst if ok else EXIT_FAILED
-    raise typer.Exit(worst)
+    from agent.doctor import PROBLEM, doctor_checks
+
+    checks = doctor_checks(_settings(_flags(locals())), Path.cwd())
+    for status, check, detail in checks:
+        typer.echo(textwrap.fill(f"{status:4} {check}: {detail}", 80, subsequent_indent=" " * 5,
+                                 break_long_words=False, break_on_hyphens=False))
+    raise typer.Exit(EXIT_FAILED if any(status == PROBLEM for status, _, _ in checks) else EXIT_OK)
 
 
 Format = Annotated[str, typer.Option("--format", help="text | json | sarif | markdown")]

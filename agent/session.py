@@ -125,7 +125,7 @@ class Session:
             instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            verify=self._verify if self.ctx.test_cmd else None,
+            verify=self._verify if self.ctx.test_cmd and self.settings.verify else None,
         )
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
