@@ -23,7 +23,7 @@ from agent.messages import Message, Usage
 from agent.trajectory import TrajectoryWriter
 from sandbox.approval import ApprovalPolicy
 from sandbox.git import GitError, project_root
-from sandbox.python_env import PythonNotFound, discover
+from sandbox.python_env import PythonEnv, PythonNotFound, discover
 from sandbox.runner import Runner, SandboxUnavailable
 from sandbox.state import state_dir
 from sandbox.workspace import Workspace, new_run_id
@@ -59,6 +59,10 @@ def _repo_map_text(root: Path, tokens: int, focus: str) -> str:
         return build_repo_map(root, tokens=tokens, focus_files=files, focus_idents=idents)
     except Exception as exc:  # the agent works without a map; say why there is none
         return f"(no repository map: {type(exc).__name__}: {exc})"
+
+
+# (the tests' interpreter, the test command checked, why it cannot start or None)
+_PythonCheck = tuple[PythonEnv, "str | None", "str | None"]
 
 
 def sessions_dir() -> Path:
@@ -99,19 +103,20 @@ class Session:
         self.run_id = run_id or (workspace.run_id if workspace else new_run_id())
         # The slow parts start together: the repo map (of the user's tree,
         # which the new copy equals) in a process of its own, the working copy
-        # (git: mostly waiting on subprocesses) in a thread, while this thread
-        # imports the model SDK.
+        # (git: mostly waiting on subprocesses) and the tests' interpreter
+        # check in threads, while this thread imports the model SDK.
         self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="working-copy")
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="start-up")
         copying = pool.submit(lambda: workspace or Workspace.create(self.source, run_id=self.run_id))
+        checking = pool.submit(self._check_python)
         pool.shutdown(wait=False)
         from agent.loop import Agent
 
         self.bus = EventBus(*listeners)
         self.client = client or self._first_client(copying, discard_on_failure=workspace is None)
-        self.workspace, self.runner = self._working_copy(copying, discard_on_failure=workspace is None)
+        self.workspace, self.runner = self._working_copy(copying, checking, discard_on_failure=workspace is None)
         self.ctx = self._tool_context(ask)
-        self._preflight(discard_on_failure=workspace is None)
+        self._preflight(checking, discard_on_failure=workspace is None)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits()
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
@@ -134,13 +139,14 @@ class Session:
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
-    def _working_copy(self, copying: "Future[Workspace]", discard_on_failure: bool) -> tuple[Workspace, Runner]:
+    def _working_copy(self, copying: "Future[Workspace]", checking: "Future[_PythonCheck]",
+                      discard_on_failure: bool) -> tuple[Workspace, Runner]:
         try:
             workspace = copying.result()
         except (GitError, OSError) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
         try:
-            python = discover(self.cwd, self.source, self.settings.python)
+            python = checking.result()[0]
             return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python)
         except PythonNotFound as exc:
             if discard_on_failure:
@@ -149,14 +155,25 @@ class Session:
         except (OSError, SandboxUnavailable) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
 
-    def _preflight(self, discard_on_failure: bool) -> None:
+    def _check_python(self) -> "_PythonCheck":
+        """The tests' interpreter, and why the test command cannot start with
+        it (None: it can). Needs no working copy, so it runs while one is made."""
+        from tools.test_env import preflight
+        from tools.testing import detect_test_command
+
+        python = discover(self.cwd, self.source, self.settings.python)
+        test_cmd = (self.settings.test_cmd or detect_test_command(self.source)) if self.settings.verify else None
+        return python, test_cmd, preflight(python, self.settings.sandbox, test_cmd, self.source) if test_cmd else None
+
+    def _preflight(self, checking: "Future[_PythonCheck]", discard_on_failure: bool) -> None:
         """Before the first model request: can the test command start at all?
         A run whose gate can never pass would spend the whole budget."""
         from tools.test_env import preflight
 
-        if not (self.settings.verify and self.ctx.test_cmd):
-            return
-        problem = preflight(self.runner, self.ctx.test_cmd)
+        python, checked, problem = checking.result()
+        if self.settings.verify and self.ctx.test_cmd and self.ctx.test_cmd != checked:
+            # The working copy detected another command than the user's tree (a resumed copy).
+            problem = preflight(python, self.settings.sandbox, self.ctx.test_cmd, self.source)
         if problem:
             if discard_on_failure:
                 self.workspace.discard()

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import shlex
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.search import walk_files
 
 if TYPE_CHECKING:
+    from sandbox.python_env import PythonEnv
     from sandbox.runner import Runner
     from tools.testing import Summary
 
@@ -47,17 +49,32 @@ def check_pytest(runner: "Runner", test_cmd: str = "python -m pytest") -> tuple[
     return False, lines[-1] if lines else f"{first} exited with {result.exit_code}"
 
 
-def preflight(runner: "Runner", test_cmd: str) -> str | None:
+def check_pytest_in_sandbox(python: "PythonEnv", mode: str, test_cmd: str, project: Path) -> tuple[bool, str]:
+    """check_pytest, asked from an empty folder in the sandbox a run would
+    get, with the user's tree hidden (the interpreter may be repository
+    content): needs no working copy, so it runs while one is being made."""
+    from sandbox.runner import Runner, SandboxUnavailable
+    from sandbox.state import cache_dir, config_dir, state_dir
+
+    hidden = [p for p in (project, state_dir(), cache_dir(), config_dir()) if p.is_dir()]
+    with tempfile.TemporaryDirectory(prefix="codex-agent-check-") as empty:
+        try:
+            runner = Runner(Path(empty), mode, python=python, hide=hidden)
+        except SandboxUnavailable as exc:
+            return False, str(exc)
+        return check_pytest(runner, test_cmd)
+
+
+def preflight(python: "PythonEnv", mode: str, test_cmd: str, project: Path) -> str | None:
     """None when the pytest command can start; else one line naming the
     interpreter, why it was chosen, what is missing and the fix."""
     from tools.testing import is_pytest
 
     if not is_pytest(test_cmd):
         return None
-    ok, detail = check_pytest(runner, test_cmd)
+    ok, detail = check_pytest_in_sandbox(python, mode, test_cmd, project)
     if ok:
         return None
-    python = runner.python
     return (
         f"tests cannot run: `{test_cmd}` with {python.describe()}: {detail}. "
         f"Fix: install pytest there ({python.executable} -m pip install pytest), "
