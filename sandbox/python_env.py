@@ -37,6 +37,7 @@ NAMES = ("python3", "python")
 # Commands that must reach the chosen interpreter inside the sandbox.
 SHIMMED = ("python", "python3", "pytest")
 _DISCOVERY_TIMEOUT = 15.0
+_ASKED: dict[tuple, Path | None] = {}
 
 
 class PythonNotFound(ValueError):
@@ -110,8 +111,8 @@ def discover(
     if explicit:
         return python_env(_explicit_prefix(Path(explicit).expanduser()), "--python", repo_root)
     if venv := find_venv(project, repo_root):
-        where = "the project's" if venv.parent == repo_root else f"{venv.parent.name}/'s"
-        return python_env(venv, f"{where} {venv.name}", repo_root)
+        where = f"the project's {venv.name}" if venv.parent == repo_root else f"the {venv.name} in {venv.parent}"
+        return python_env(venv, where, repo_root)
     for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         value = environ.get(variable)
         if value and _interpreter_in(Path(value)):
@@ -188,7 +189,9 @@ def _interpreter_in(prefix: Path) -> Path | None:
 
 
 def _explicit_prefix(path: Path) -> Path:
-    """`--python` accepts a prefix (holding bin/python3) or an interpreter in a bin folder."""
+    """`--python` accepts a prefix (holding bin/python3), an interpreter, or a command on PATH."""
+    if not path.exists() and len(path.parts) == 1 and (found := shutil.which(str(path))):
+        path = Path(found)
     if path.is_dir() and _interpreter_in(path):
         return path
     if path.is_file() and os.access(path, os.X_OK) and path.parent.name == "bin":
@@ -209,11 +212,16 @@ def _path_python(project: Path, environ: Mapping[str, str]) -> Path | None:
 
 
 def _ask_prefix(python: list[str], cwd: Path, environ: Mapping[str, str]) -> Path | None:
-    # -I: no PYTHON* variables, no user site, and not the project's folder on
-    # sys.path, so nothing of the repository runs here.
-    out = _output([*python, "-I", "-c", "import sys; print(sys.prefix)"], cwd, environ)
-    prefix = Path(out) if out else None
-    return prefix if prefix is not None and _interpreter_in(prefix) else None
+    """The prefix an interpreter reports; remembered for the process (a pyenv
+    shim takes a third of a second, and every Runner asks)."""
+    key = (tuple(python), cwd, *(environ.get(v, "") for v in ("PATH", "PYENV_VERSION", "ASDF_PYTHON_VERSION")))
+    if key not in _ASKED:
+        # -I: no PYTHON* variables, no user site, and not the project's folder
+        # on sys.path, so nothing of the repository runs here.
+        out = _output([*python, "-I", "-c", "import sys; print(sys.prefix)"], cwd, environ)
+        prefix = Path(out) if out else None
+        _ASKED[key] = prefix if prefix is not None and _interpreter_in(prefix) else None
+    return _ASKED[key]
 
 
 def _poetry_env(repo_root: Path, environ: Mapping[str, str]) -> tuple[Path, str] | None:
