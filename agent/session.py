@@ -29,6 +29,7 @@ from tools import default_registry
 from tools.registry import ToolContext
 
 if TYPE_CHECKING:
+    from agent.gate import Gate
     from agent.loop import Limits, Outcome
     from agent.model import ModelClient
 
@@ -118,7 +119,8 @@ class Session:
             instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            verify=self._verify if self.ctx.test_cmd else None,
+            gate=self._gate(),
+            unverified=self._unverified_reason(),
         )
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
@@ -190,10 +192,25 @@ class Session:
         self.save()
         return outcome
 
-    def _verify(self):
-        from tools.testing import run_test_command
+    def _gate(self) -> "Gate | None":
+        if self._unverified_reason():
+            return None
+        from agent.gate import Gate
 
-        return run_test_command(self.ctx)
+        return Gate(self.ctx, self.workspace, strict=self.settings.strict_tests,
+                    full_timeout=self.settings.test_timeout)
+
+    def _unverified_reason(self) -> str:
+        """Why this session runs no gate, or "" when it does."""
+        from agent import verification
+
+        if not self.settings.verify:
+            return verification.NO_VERIFY
+        if self.settings.approval == "read-only":  # running tests runs code: refused there
+            return verification.READ_ONLY
+        if not self.ctx.test_cmd:
+            return verification.NO_TESTS
+        return ""
 
     def _limits(self) -> "Limits":
         from agent.loop import Limits
