@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from agent.events import Event, Notice, TestsRan
-from agent.verification import Status, Verification
+from agent.verification import NO_TESTS, READ_ONLY, Status, Verification
 from sandbox.git import GitError, git, git_text, snapshot_tree, staged_index
 from tools.registry import ToolContext, ToolResult
 from tools.search import walk_files
@@ -101,6 +101,9 @@ class Gate:
             self._last.idle = 0
 
     def check(self, emit: Callable[[Event], None]) -> Check:
+        if self.ctx.approval is not None and self.ctx.approval.mode == "read-only":
+            # Running the tests runs the project's code: not in a read-only session (the REPL may switch).
+            return Check(Verification.unverified(READ_ONLY))
         try:
             tree = snapshot_tree(self.ctx.root)
         except GitError as exc:
@@ -162,6 +165,8 @@ class Gate:
     def _judge(self, result: ToolResult, scope: str, emit: Callable[[Event], None]) -> Check:
         tests = result.data.get("tests", {})
         passed = tests.get("passed", 0)
+        if result.ok and tests.get("exit_code") == 5:  # pytest collected nothing: there are no tests yet
+            return Check(Verification.unverified(NO_TESTS))
         if result.ok:
             return Check(Verification(Status.PASSED, passed=passed, scope=scope))
         reason = cannot_run_reason(result, pytest=is_pytest(self._command()))
@@ -202,7 +207,8 @@ class Gate:
                 self._base[test_id] = _same_text(at_start[test_id]) if test_id in at_start else ""
         old = [i for i in failures if self._base.get(i) and self._base[i] == _same_text(failures[i])]
         if old and not set(old) <= self._told:
-            emit(Notice(f"{len(old)} failing test(s) also fail before this run's changes: {', '.join(old)}"))
+            emit(Notice(f"{len(old)} failing test(s) fail the same way on the code as it was before this run, "
+                        f"so they are not held against it: {', '.join(old)}"))
         return old
 
     def _unchanged(self, last: _Last) -> Check:
@@ -228,11 +234,22 @@ def cannot_run_reason(result: ToolResult, pytest: bool) -> str | None:
     """Why a failed test run says nothing about the code, or None when it does."""
     data = result.data
     if data.get("timed_out"):
-        return "the test command timed out"
+        return "the test command timed out (raise command_timeout or test_timeout, or narrow --test-cmd)"
     tests = data.get("tests", {})
     if pytest and not tests.get("failures") and not tests.get("passed"):
-        return f"no test report (exit {data.get('exit_code')}): see the output"
+        return f"no test report (exit {data.get('exit_code')}): {_cause(result.output)}"
     return None
+
+
+_ERROR_LINE = re.compile(r"error|not found|no module named", re.I)
+
+
+def _cause(output: str) -> str:
+    """The line of a failed run's output most likely to say why: the last
+    that mentions an error, else the last."""
+    lines = [line.strip() for line in output.splitlines()[1:] if line.strip()]
+    cause = next((line for line in reversed(lines) if _ERROR_LINE.search(line)), lines[-1] if lines else "no output")
+    return cause[:200]
 
 
 def _failures(result: ToolResult) -> list[dict]:
@@ -286,8 +303,8 @@ def _starting_state(root: Path, base: str) -> Iterator[None]:
     way back fails, the error names it."""
     with staged_index(root) as index:
         current = git_text("write-tree", index=index, cwd=root)
-        git("read-tree", "--reset", "-u", base, index=index, cwd=root)
         try:
+            git("read-tree", "--reset", "-u", base, index=index, cwd=root)
             yield
         finally:
             try:

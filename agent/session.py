@@ -112,6 +112,7 @@ class Session:
         self.bus.subscribe(self.trajectory)
         if persist:
             self.bus.subscribe(self._save_on_progress)
+        gate, unverified = self._gate()
         self.agent = Agent(
             client=self.client,
             registry=default_registry(),
@@ -119,8 +120,8 @@ class Session:
             instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            gate=self._gate(),
-            unverified=self._unverified_reason(),
+            gate=gate,
+            unverified=unverified,
         )
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
@@ -192,25 +193,17 @@ class Session:
         self.save()
         return outcome
 
-    def _gate(self) -> "Gate | None":
-        if self._unverified_reason():
-            return None
+    def _gate(self) -> "tuple[Gate | None, str]":
+        """The verification gate, or None and why there is none."""
+        from agent import verification
         from agent.gate import Gate
 
-        return Gate(self.ctx, self.workspace, strict=self.settings.strict_tests,
-                    full_timeout=self.settings.test_timeout)
-
-    def _unverified_reason(self) -> str:
-        """Why this session runs no gate, or "" when it does."""
-        from agent import verification
-
         if not self.settings.verify:
-            return verification.NO_VERIFY
-        if self.settings.approval == "read-only":  # running tests runs code: refused there
-            return verification.READ_ONLY
+            return None, verification.NO_VERIFY
         if not self.ctx.test_cmd:
-            return verification.NO_TESTS
-        return ""
+            return None, verification.NO_TESTS
+        return Gate(self.ctx, self.workspace, strict=self.settings.strict_tests,
+                    full_timeout=self.settings.test_timeout), ""
 
     def _limits(self) -> "Limits":
         from agent.loop import Limits

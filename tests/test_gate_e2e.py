@@ -100,14 +100,25 @@ def test_repository_without_tests_is_not_verified(tmp_path: Path) -> None:
     assert last["verification"]["summary"] == "not verified (no tests found)"
 
 
-def test_no_verify_skips_the_gate(tmp_path: Path) -> None:
+def test_pytest_configured_but_no_tests_is_not_verified(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG, "pyproject.toml": "[tool.pytest.ini_options]\n"})
+    with FakeOpenAI([FIX, text("Fixed.")]) as server:
+        result = run_cli(["fix add", *agent_args(server, "--no-apply")], repo)
+    assert result.returncode == 0, result.stderr
+    assert "verification:" in result.stdout  # pytest ran, and collected nothing
+    assert "done: finished · not verified (no tests found)" in result.stdout
+
+
+@pytest.mark.parametrize("flags, reason", [(["--no-verify"], "--no-verify"),
+                                           (["--approval", "read-only"], "read-only")])
+def test_no_verify_and_read_only_skip_the_gate(tmp_path: Path, flags: list[str], reason: str) -> None:
     repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG, "tests/test_calc.py": CALC_TEST})
     with FakeOpenAI([text("Done.")]) as server:
-        result = run_cli(["fix add", *agent_args(server, "--no-apply", "--no-verify")], repo)
+        result = run_cli(["fix add", *agent_args(server, "--no-apply", *flags)], repo)
     assert result.returncode == 0, result.stderr
     assert len(server.model_requests) == 1  # the failing test was never run nor sent back
     assert "verification:" not in result.stdout
-    assert "not verified (--no-verify)" in result.stdout
+    assert f"done: finished · not verified ({reason})" in result.stdout
 
 
 def test_tests_that_cannot_run_stop_the_run(tmp_path: Path) -> None:
@@ -118,7 +129,8 @@ def test_tests_that_cannot_run_stop_the_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(server.model_requests) == 2  # told once, then stopped
     assert "could not run the tests" in last_message(server.model_requests[1])
-    assert "cannot run" in result.stderr
+    assert "cannot run: no test report (exit 4)" in result.stderr
+    assert "--no-such-option" in result.stderr  # the cause, not just "failed"
 
 
 def test_starting_state_is_put_back_exactly(tmp_path: Path) -> None:
