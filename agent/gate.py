@@ -148,7 +148,8 @@ class Gate:
 
     def _targets(self) -> list[str]:
         """Test ids that failed last time and test files related to the
-        changes, for pytest; nothing when that would be most of the suite."""
+        changes, for pytest; nothing when their files are most of the suite
+        (then running them first would only add a run)."""
         if not is_pytest(self._command()):
             return []
         root = self.ctx.root
@@ -156,9 +157,10 @@ class Gate:
         ids = [i for i in previous if (root / i.split("::")[0]).is_file()]
         tests = [f for f in walk_files(root) if _TEST_FILE.search(f)]
         related = _related_tests(root, [c.path for c in self.workspace.changed_files()], tests)
-        if len(related) * 2 > len(tests):  # most of the suite: run it whole at once
-            related = []
-        return list(dict.fromkeys(ids + [t for t in related if t not in {i.split("::")[0] for i in ids}]))
+        failed_files = {i.split("::")[0] for i in ids}
+        if len(failed_files | set(related)) * 2 > len(tests):  # most of the suite: run it whole at once
+            return []
+        return ids + [t for t in related if t not in failed_files]
 
     # -- judging ---------------------------------------------------------------
 

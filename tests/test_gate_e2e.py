@@ -30,6 +30,26 @@ def last_message(request: dict) -> str:
     return request["messages"][-1]["content"]
 
 
+def test_related_tests_run_first_and_the_whole_suite_after(tmp_path: Path) -> None:
+    others = {f"tests/test_{name}.py": f"def test_{name}():\n    assert True\n" for name in "abc"}
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_OK, "tests/test_calc.py": CALC_TEST, **others})
+    script = [call("write_file", {"path": "calc.py", "content": "def add(a, b):\n    return a * b\n"}),
+              text("Done."), call("edit_file", {"path": "calc.py", "old": "a * b", "new": "a + b"}), text("Done.")]
+    with FakeOpenAI(script) as server:
+        result = run_cli(["tidy calc", *agent_args(server, "--no-apply", "--json")], repo)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    runs = [e["item"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "test_run"]
+    assert [(r["scope"], r["status"]) for r in runs] == [
+        ("related tests", "failed"),  # tests/test_calc.py alone; the report goes back at once
+        ("related tests", "passed"),  # the failed test and its file again, after the fix
+        ("whole suite", "passed"),
+    ]
+    assert (runs[0]["passed"], runs[0]["failed"]) == (0, 1)
+    assert (runs[2]["passed"], runs[2]["failed"]) == (4, 0)
+    assert events[-1]["verification"]["status"] == "passed"
+
+
 @pytest.fixture
 def legacy_repo(tmp_path: Path) -> Path:
     """A bug to fix, plus an unrelated test that already fails."""
