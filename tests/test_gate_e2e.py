@@ -172,3 +172,22 @@ def test_starting_state_is_put_back_exactly(tmp_path: Path) -> None:
         assert (root / "new" / "deep" / "n.py").read_text() == "n = 1\n"
     finally:
         workspace.discard()
+
+
+def test_batch_records_the_verification_and_a_stuck_task_as_failed(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_OK, "tests/test_calc.py": CALC_TEST})
+    breaks = call("write_file", {"path": "calc.py", "content": "def add(a, b):\n    return a * b\n"})
+    tasks = [{"id": "fixes", "task": "fixes: tidy add()", "repo": str(repo)},
+             {"id": "stuck", "task": "stuck: speed up add()", "repo": str(repo)}]
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    script = {"fixes": [text("Nothing to change.")], "stuck": [breaks] + [text("Done.")] * 5}
+    with FakeOpenAI(script) as server:
+        result = run_cli(["batch", "tasks.jsonl", "--out", "out", "--base-url", server.base_url, "--api", "chat"],
+                         tmp_path, timeout=240)
+    records = {r["id"]: r for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())}
+    assert result.returncode == 0, result.stderr  # a stuck model is a miss, not a batch error
+    assert records["fixes"]["status"] == "resolved"
+    assert records["fixes"]["verification"]["summary"] == "tests pass"
+    assert records["stuck"]["status"] == "failed" and records["stuck"]["reason"] == "stuck"
+    assert records["stuck"]["verification"]["failing"] == ["tests/test_calc.py::test_add"]
+    assert server.remaining("stuck") == 2  # stopped after 4 requests of 6
