@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from agent.messages import ModelReply, Usage
+from agent.verification import NOT_REACHED, Verification
 
 
 @dataclass
@@ -81,6 +82,7 @@ class TestsRan(Event):
     ok: bool
     summary: str
     counts: dict[str, Any] = field(default_factory=dict)
+    scope: str = ""  # "related tests", "whole suite"
 
 
 @dataclass
@@ -99,17 +101,22 @@ class Notice(Event):
 class Outcome:
     """How a turn ended."""
 
-    reason: str  # done | budget | cancelled | error
+    reason: str  # done | budget | cancelled | error | stuck
     message: str
     steps: int
     usage: Usage
     cost: float | None
     final_text: str = ""
-    tests_ok: bool | None = None  # None: no test command
+    verification: Verification = field(default_factory=lambda: Verification.unverified(NOT_REACHED))
 
     @property
     def ok(self) -> bool:
         return self.reason == "done"
+
+    @property
+    def tests_ok(self) -> bool | None:
+        """None: the tests did not run."""
+        return self.verification.ok
 
 
 @dataclass

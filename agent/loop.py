@@ -2,15 +2,16 @@
 
 `Agent.run(prompt)` sends the conversation to the model, executes every tool
 call it makes, feeds the results back, and when the model stops calling tools
-runs the verification gate (the project's tests). Failing tests go back to the
-model as a new observation. Limits are exceptions that carry their own
-message. The loop emits events and knows nothing about terminals.
+runs the verification gate (agent.gate: the project's tests). What the gate
+has to say goes back to the model as a new observation; the gate may also end
+the turn (stuck, tests that cannot run). Limits are exceptions that carry
+their own message. The loop emits events and knows nothing about terminals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from agent import pricing
 from agent.events import (
@@ -20,7 +21,6 @@ from agent.events import (
     ModelResponded,
     Notice,
     Outcome,
-    TestsRan,
     TextDelta,
     ReasoningDelta,
     ToolFinished,
@@ -30,17 +30,12 @@ from agent.events import (
 )
 from agent.messages import Message, ModelReply, ToolCall, Usage
 from agent.model import ModelClient, ModelError
-from tools.registry import Registry, ToolContext, ToolResult
+from agent.verification import NOT_REACHED, Verification
+from tools.registry import Registry, ToolContext
 
-TEST_FAILURE_PROMPT = (
-    "The verification gate ran the tests after your last answer and they fail:\n\n{report}\n\n"
-    "Fix the code (not the tests, unless a test is wrong) and answer again when done."
-)
-CANNOT_RUN_PROMPT = (
-    "The verification gate could not run the tests: {reason}.\n\n{report}\n\n"
-    "If a change of yours caused this (e.g. an import you added), undo or fix it; "
-    "otherwise answer without changes and the run stops with this reason for the user."
-)
+if TYPE_CHECKING:
+    from agent.gate import Gate
+
 INTERRUPTED_NOTE = "[The user interrupted this turn.]"
 
 
@@ -58,11 +53,6 @@ class LimitReached(Exception):
     """A budget ran out; the message says which and by how much."""
 
 
-class CannotRunTests(Exception):
-    """The tests cannot run here for the same reason twice in a row (the
-    environment, not the code); the message says why."""
-
-
 @dataclass
 class Agent:
     client: ModelClient
@@ -71,13 +61,14 @@ class Agent:
     instructions: str
     emit: Callable[[Event], None]
     limits: Limits = field(default_factory=Limits)
-    # Runs the project's tests; None when the project has no test command.
-    verify: Callable[[], ToolResult] | None = None
+    # Runs the project's tests; None: no gate, and `unverified` says why.
+    gate: "Gate | None" = None
+    unverified: str = "no test command"
     history: list[Message] = field(default_factory=list)
     steps: int = 0
     usage: Usage = field(default_factory=Usage)
     cost: float | None = 0.0
-    _cannot_run: str | None = None  # why the last gate run could not test the code
+    verification: Verification = field(default_factory=lambda: Verification.unverified(NOT_REACHED))
     _context_tokens: int = 0
     _pending_chars: int = 0
 
@@ -85,26 +76,33 @@ class Agent:
         """One user turn, to completion or until a limit stops it."""
         self.emit(TurnStarted(prompt))
         self.history.append(Message(role="user", content=prompt))
-        tests_ok: bool | None = None
-        self._cannot_run = None
+        self.verification = Verification.unverified(NOT_REACHED)
+        if self.gate is not None:
+            self.gate.new_turn()
         try:
             while True:
                 reply = self.step()
                 if reply.message.tool_calls:
                     continue
-                tests_ok = self.verification_gate()
-                if tests_ok is not False:
-                    return self.finish("done", "finished" if tests_ok is None else "finished; tests pass",
-                                       reply.message.content, tests_ok)
+                if self.gate is None:
+                    self.verification = Verification.unverified(self.unverified)
+                    return self.finish("done", "finished", reply.message.content)
+                check = self.gate.check(self.emit)
+                self.verification = check.verification
+                if check.stop:
+                    return self.finish(check.stop, check.message, reply.message.content)
+                if not check.feedback:
+                    return self.finish("done", "finished", reply.message.content)
+                feedback = self.filter_output(check.feedback)
+                self.history.append(Message(role="user", content=feedback))
+                self._pending_chars += len(feedback)
         except LimitReached as exc:
-            return self.finish("budget", str(exc), tests_ok=tests_ok)
-        except CannotRunTests as exc:
-            return self.finish("error", f"tests cannot run: {exc}", tests_ok=False)
+            return self.finish("budget", str(exc))
         except ModelError as exc:
-            return self.finish("error", f"model error: {exc}", tests_ok=tests_ok)
+            return self.finish("error", f"model error: {exc}")
         except KeyboardInterrupt:
             self.record_interruption()
-            return self.finish("cancelled", "cancelled by the user", tests_ok=tests_ok)
+            return self.finish("cancelled", "cancelled by the user")
 
     def step(self) -> ModelReply:
         """One model request and the execution of every tool call it makes."""
@@ -150,24 +148,6 @@ class Agent:
         self.history.append(Message(role="tool", content=output, tool_call_id=call.id))
         self._pending_chars += len(output)
         self.emit(ToolFinished(call.id, call.name, call.arguments, result.ok, output, result.data))
-
-    def verification_gate(self) -> bool | None:
-        """Run the tests; on failure hand the report to the model. None: no tests."""
-        if self.verify is None:
-            return None
-        result = self.verify()
-        self.emit(TestsRan(result.ok, result.output, result.data.get("tests", {})))
-        cannot_run = result.data.get("cannot_run")
-        if cannot_run and cannot_run == self._cannot_run:
-            raise CannotRunTests(cannot_run)
-        self._cannot_run = cannot_run
-        if not result.ok:
-            report = self.filter_output(result.output)
-            message = (CANNOT_RUN_PROMPT.format(reason=cannot_run, report=report) if cannot_run
-                       else TEST_FAILURE_PROMPT.format(report=report))
-            self.history.append(Message(role="user", content=message))
-            self._pending_chars += len(message)
-        return result.ok
 
     def account(self, reply: ModelReply) -> None:
         self.usage = self.usage + reply.usage
@@ -239,7 +219,7 @@ class Agent:
                         self.history.append(Message(role="tool", content="Cancelled by the user.", tool_call_id=call.id))
                 break
 
-    def finish(self, reason: str, message: str, final_text: str = "", tests_ok: bool | None = None) -> Outcome:
-        outcome = Outcome(reason, message, self.steps, self.usage, self.cost, final_text, tests_ok)
+    def finish(self, reason: str, message: str, final_text: str = "") -> Outcome:
+        outcome = Outcome(reason, message, self.steps, self.usage, self.cost, final_text, self.verification)
         self.emit(TurnFinished(outcome))
         return outcome

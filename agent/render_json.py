@@ -57,7 +57,7 @@ class JsonLinesRenderer:
             return [{"type": "item.completed", "item": item}]
         if isinstance(event, TestsRan):
             return [self._completed({"type": "test_run", "status": "passed" if event.ok else "failed",
-                                     **event.counts, "summary": event.summary})]
+                                     **event.counts, "summary": event.summary, "scope": event.scope})]
         if isinstance(event, Compacted):
             return [self._completed({"type": "compaction", "tokens_before": event.tokens_before,
                                      "tokens_after": event.tokens_after})]
@@ -70,10 +70,12 @@ class JsonLinesRenderer:
                 "cached_input_tokens": outcome.usage.cached_input_tokens,
                 "output_tokens": outcome.usage.output_tokens,
             }
+            verification = outcome.verification.to_dict()
             if outcome.ok:
-                return [{"type": "turn.completed", "usage": usage, "cost_usd": outcome.cost}]
+                return [{"type": "turn.completed", "usage": usage, "cost_usd": outcome.cost,
+                         "verification": verification}]
             return [{"type": "turn.failed", "reason": outcome.reason, "error": {"message": outcome.message},
-                     "usage": usage, "cost_usd": outcome.cost}]
+                     "usage": usage, "cost_usd": outcome.cost, "verification": verification}]
         return []
 
     def _new_id(self, call_id: str | None = None) -> str:

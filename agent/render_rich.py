@@ -89,7 +89,8 @@ class TerminalView:
     def on_TestsRan(self, e: TestsRan) -> None:
         mark = "[green]tests pass[/]" if e.ok else "[red]tests fail[/]"
         counts = ", ".join(f"{v} {k}" for k, v in e.counts.items() if isinstance(v, int) and k != "exit_code")
-        self.console.print(f"[bold]verification:[/] {mark} {escape(counts)}")
+        scope = f" ({escape(e.scope)})" if e.scope else ""
+        self.console.print(f"[bold]verification:[/] {mark} {escape(counts)}{scope}")
 
     def on_Compacted(self, e: Compacted) -> None:
         self.console.print(f"[dim]context compacted: {e.tokens_before:,} → {e.tokens_after:,} tokens[/]")
@@ -102,7 +103,7 @@ class TerminalView:
         o = e.outcome
         style = "green" if o.ok else "red"
         self.console.print(
-            f"[{style}]{o.reason}[/]: {escape(o.message)} · {o.steps} steps · "
+            f"[{style}]{o.reason}[/]: {escape(o.message)} · {escape(o.verification.describe())} · {o.steps} steps · "
             f"{format_usage(o.usage)} · {format_cost(o.cost)}"
         )
 

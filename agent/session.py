@@ -31,6 +31,7 @@ from tools import default_registry
 from tools.registry import ToolContext
 
 if TYPE_CHECKING:
+    from agent.gate import Gate
     from agent.loop import Limits, Outcome
     from agent.model import ModelClient
 
@@ -123,6 +124,7 @@ class Session:
         self.bus.subscribe(self.trajectory)
         if persist:
             self.bus.subscribe(self._save_on_progress)
+        gate, unverified = self._gate()
         self.agent = Agent(
             client=self.client,
             registry=default_registry(),
@@ -130,7 +132,8 @@ class Session:
             instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            verify=self._verify if self.ctx.test_cmd and self.settings.verify else None,
+            gate=gate,
+            unverified=unverified,
         )
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
@@ -235,10 +238,17 @@ class Session:
         self.save()
         return outcome
 
-    def _verify(self):
-        from tools.testing import run_test_command
+    def _gate(self) -> "tuple[Gate | None, str]":
+        """The verification gate, or None and why there is none."""
+        from agent import verification
+        from agent.gate import Gate
 
-        return run_test_command(self.ctx)
+        if not self.settings.verify:
+            return None, verification.NO_VERIFY
+        if not self.ctx.test_cmd:
+            return None, verification.NO_TESTS
+        return Gate(self.ctx, self.workspace, strict=self.settings.strict_tests,
+                    full_timeout=self.settings.test_timeout), ""
 
     def _limits(self) -> "Limits":
         from agent.loop import Limits

@@ -88,13 +88,14 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
         session.workspace.discard()
         session.close()
     verdict = None
-    if is_judged(task) and outcome.reason in ("done", "budget"):
+    if is_judged(task) and outcome.reason in ("done", "budget", "stuck"):
         report("judging")
         verdict = judge(task, patch, work / "judge", sandbox=config.sandbox)
     return {
         "status": status_of(outcome.reason, outcome.tests_ok, verdict),
         "reason": outcome.reason,
         "message": outcome.message,
+        "verification": outcome.verification.to_dict(),
         "model": client.model,
         "steps": outcome.steps,
         "input_tokens": outcome.usage.input_tokens,
@@ -110,7 +111,7 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
 def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None) -> str:
     """resolved | failed | budget | error. A judged task is resolved by its
     verdict even when a limit stopped the agent: the patch is what counts."""
-    if reason not in ("done", "budget"):
+    if reason not in ("done", "budget", "stuck"):  # stuck: the model's failure, not the batch's
         return "error"
     if verdict is not None and verdict["resolved"]:
         return "resolved"
