@@ -3,7 +3,9 @@
 A short header (entry points, configuration files, tests -> modules) comes
 first, then the definitions best first, grouped under their files, then the
 names of the remaining files. How many ranked entries fit is found by binary
-search on the token count of the rendered text.
+search on the token count of the rendered text. A text of no more bytes than
+the budget has tokens to spare (a token is at least a byte): small
+repositories never load the tokenizer.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from agent.repomap.rank import RankedDef
 from agent.repomap.tags import FileSummary
 from agent.tokens import cap_tokens, count_tokens
 
-HEADER_SHARE = 0.25  # of the budget, at most, for the header
-MAX_ENTRY_POINTS = 12
-MAX_CONFIGS = 20
+HEADER_SHARE = 0.15  # of the budget, at most, for the header
+MAX_ENTRY_POINTS = 8
+MAX_CONFIGS = 12
+MAX_TESTED = 3  # modules shown per test file: the ranking shows the rest
 
 
 def render_map(
@@ -24,31 +27,38 @@ def render_map(
     ranked: list[RankedDef],
     facts: ProjectFacts,
     tokens: int,
-) -> str:
+) -> tuple[str, int]:
+    """The map, and how many of the `ranked` entries it shows."""
     header = _header(len(summaries), facts, file_ranks, int(tokens * HEADER_SHARE))
     files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
-    entries: list[RankedDef | str] = [*ranked, *files_by_rank]
 
     def text(n: int) -> str:
-        return header + _body(entries[:n], summaries, files_by_rank)
+        return header + _body(ranked[:n], summaries, files_by_rank)
 
     # Every entry costs at least a few tokens: no need to search past that.
-    lo, hi = 0, min(len(entries), max(tokens // 3, 1))
+    lo, hi = 0, min(len(ranked), max(tokens // 3, 1))
+    if fits(text(hi), tokens):
+        lo = hi
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if count_tokens(text(mid)) <= tokens:
+        if fits(text(mid), tokens):
             lo = mid
         else:
             hi = mid - 1
     result = text(lo)
-    return result if count_tokens(result) <= tokens else cap_tokens(result, tokens)
+    return (result if fits(result, tokens) else cap_tokens(result, tokens)), lo
+
+
+def fits(text: str, tokens: int) -> bool:
+    return len(text.encode()) <= tokens or count_tokens(text) <= tokens
 
 
 def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], budget: int) -> str:
     lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
     if facts.entry_points:
-        shown = facts.entry_points[:MAX_ENTRY_POINTS]
-        more = len(facts.entry_points) - len(shown)
+        entry_points = list(dict.fromkeys(facts.entry_points))
+        shown = entry_points[:MAX_ENTRY_POINTS]
+        more = len(entry_points) - len(shown)
         lines.append("Entry points: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
     if facts.configs:
         shown = facts.configs[:MAX_CONFIGS]
@@ -60,7 +70,9 @@ def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], bud
         order = sorted(facts.tests, key=lambda t: (-max(file_ranks.get(m, 0.0) for m in facts.tests[t]), t))
         used = count_tokens("\n".join(lines))
         for i, test in enumerate(order):
-            line = f"  {test} → {', '.join(facts.tests[test])}"
+            tested = sorted(facts.tests[test], key=lambda m: (-file_ranks.get(m, 0.0), m))
+            more = f", +{len(tested) - MAX_TESTED} more" if len(tested) > MAX_TESTED else ""
+            line = f"  {test} → {', '.join(tested[:MAX_TESTED])}{more}"
             cost = count_tokens(line) + 1
             if used + cost > budget:
                 lines.append(f"  (+{len(order) - i} more test files)")
@@ -70,16 +82,15 @@ def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], bud
     return "\n".join(lines) + "\n\n"
 
 
-def _body(entries: list[RankedDef | str], summaries: dict[str, FileSummary], files_by_rank: list[str]) -> str:
+def _body(entries: list[RankedDef], summaries: dict[str, FileSummary], files_by_rank: list[str]) -> str:
     chosen: dict[str, set[int]] = {}
-    listed: list[str] = []  # files shown by name only
-    for entry in entries:
-        if isinstance(entry, str):
-            if entry not in chosen:
-                listed.append(entry)
+    named: set[str] = set()
+    for _, path, index in entries:
+        if index < 0:
+            named.add(path)
         else:
-            _, path, index = entry
             chosen.setdefault(path, set()).add(index)
+    listed = [f for f in files_by_rank if f in named and f not in chosen]  # files shown by name only
     lines = []
     for path in files_by_rank:  # most central file first
         if path not in chosen:
