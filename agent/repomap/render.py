@@ -1,8 +1,8 @@
 """The map as text, cut to a token budget.
 
-A short header (entry points, configuration files, tests -> modules) comes
-first, then the definitions best first, grouped under their files, then the
-names of the remaining files. How many ranked entries fit is found by binary
+A short header (entry points, configuration files) comes first, then the
+definitions best first, grouped under their files, each with the tests that
+import it, then the names of the remaining files. How many ranked entries fit is found by binary
 search on the token count of the rendered text. A text of no more bytes than
 the budget has tokens to spare (a token is at least a byte): small
 repositories never load the tokenizer.
@@ -18,7 +18,7 @@ from agent.tokens import cap_tokens, count_tokens
 HEADER_SHARE = 0.15  # of the budget, at most, for the header
 MAX_ENTRY_POINTS = 8
 MAX_CONFIGS = 12
-MAX_TESTED = 3  # modules shown per test file: the ranking shows the rest
+MAX_TESTS = 3  # test files named per shown module
 
 
 def render_map(
@@ -29,11 +29,18 @@ def render_map(
     tokens: int,
 ) -> tuple[str, int]:
     """The map, and how many of the `ranked` entries it shows."""
-    header = _header(len(summaries), facts, file_ranks, int(tokens * HEADER_SHARE))
+    header = _header(len(summaries), facts)
+    if not fits(header, int(tokens * HEADER_SHARE)):
+        header = cap_tokens(header, int(tokens * HEADER_SHARE)) + "\n\n"
     files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
+    # Per module, the tests importing it, the most specific (fewest imports) first.
+    tests: dict[str, list[str]] = {}
+    for test, targets in sorted(facts.tests.items(), key=lambda t: (len(t[1]), t[0])):
+        for module in targets:
+            tests.setdefault(module, []).append(test)
 
     def text(n: int) -> str:
-        return header + _body(ranked[:n], summaries, files_by_rank)
+        return header + _body(ranked[:n], summaries, files_by_rank, tests)
 
     # Every entry costs at least a few tokens: no need to search past that.
     lo, hi = 0, min(len(ranked), max(tokens // 3, 1))
@@ -53,7 +60,7 @@ def fits(text: str, tokens: int) -> bool:
     return len(text.encode()) <= tokens or count_tokens(text) <= tokens
 
 
-def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], budget: int) -> str:
+def _header(n_files: int, facts: ProjectFacts) -> str:
     lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
     if facts.entry_points:
         entry_points = list(dict.fromkeys(facts.entry_points))
@@ -64,25 +71,12 @@ def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], bud
         shown = facts.configs[:MAX_CONFIGS]
         more = len(facts.configs) - len(shown)
         lines.append("Config files: " + ", ".join(shown) + (f", +{more} more" if more > 0 else ""))
-    if facts.tests:
-        lines.append("Tests → modules they import:")
-        # The tests of the most central modules first.
-        order = sorted(facts.tests, key=lambda t: (-max(file_ranks.get(m, 0.0) for m in facts.tests[t]), t))
-        used = count_tokens("\n".join(lines))
-        for i, test in enumerate(order):
-            tested = sorted(facts.tests[test], key=lambda m: (-file_ranks.get(m, 0.0), m))
-            more = f", +{len(tested) - MAX_TESTED} more" if len(tested) > MAX_TESTED else ""
-            line = f"  {test} → {', '.join(tested[:MAX_TESTED])}{more}"
-            cost = count_tokens(line) + 1
-            if used + cost > budget:
-                lines.append(f"  (+{len(order) - i} more test files)")
-                break
-            lines.append(line)
-            used += cost
     return "\n".join(lines) + "\n\n"
 
 
-def _body(entries: list[RankedDef], summaries: dict[str, FileSummary], files_by_rank: list[str]) -> str:
+def _body(
+    entries: list[RankedDef], summaries: dict[str, FileSummary], files_by_rank: list[str], tests: dict[str, list[str]]
+) -> str:
     chosen: dict[str, set[int]] = {}
     named: set[str] = set()
     for _, path, index in entries:
@@ -96,6 +90,10 @@ def _body(entries: list[RankedDef], summaries: dict[str, FileSummary], files_by_
         if path not in chosen:
             continue
         lines.append(f"{path}:")
+        if path in tests:
+            named_tests = tests[path][:MAX_TESTS]
+            more = f", +{len(tests[path]) - MAX_TESTS} more" if len(tests[path]) > MAX_TESTS else ""
+            lines.append(f"  (tested by {', '.join(named_tests)}{more})")
         lines.extend(_outline(summaries[path], chosen[path]))
     if listed:
         lines.append("Other files: " + ", ".join(listed))
