@@ -127,8 +127,9 @@ def test_entry_points_configs_and_tests(shop: Path) -> None:
     assert "shop/web.py: create_app()" in entry_line
     config_line = next(line for line in text.splitlines() if line.startswith("Config files: "))
     assert config_line == "Config files: Dockerfile, pyproject.toml"
-    assert "  tests/test_cart.py → shop/cart.py" in text
-    assert "  tests/test_core.py → shop/core.py" in text
+    # Each shown module names the tests that import it, right under its name.
+    assert _section(text, "shop/cart.py").startswith("  (tested by tests/test_cart.py)")
+    assert _section(text, "shop/core.py").startswith("  (tested by tests/test_core.py)")
     assert "def test_total" not in text  # test bodies are not part of the outline
 
 

@@ -208,8 +208,8 @@ def _code_entry_points(summaries: dict[str, FileSummary]) -> list[str]:
     files before deep ones (the project's own before a vendored package's)."""
     found: list[tuple[int, int, str]] = []
     for path, s in summaries.items():
-        if is_test_file(path):
-            continue
+        if is_test_file(path) or not _TEST_DIRS.isdisjoint(path.split("/")[:-1]):
+            continue  # test apps and fixtures are not where the program starts
         depth = path.count("/")
         if path.endswith("__main__.py"):
             found.append((0, depth, f"{path} (python -m)"))

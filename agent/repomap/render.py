@@ -68,8 +68,13 @@ def _header(n_files: int, facts: ProjectFacts) -> str:
         more = len(entry_points) - len(shown)
         lines.append("Entry points: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
     if facts.configs:
-        shown = facts.configs[:MAX_CONFIGS]
-        more = len(facts.configs) - len(shown)
+        # CI workflows as one folder: their names say little.
+        workflows = [c for c in facts.configs if c.startswith(".github/workflows/")]
+        configs = [c for c in facts.configs if c not in workflows]
+        if workflows:
+            configs.append(f".github/workflows/ ({len(workflows)} files)")
+        shown = configs[:MAX_CONFIGS]
+        more = len(configs) - len(shown)
         lines.append("Config files: " + ", ".join(shown) + (f", +{more} more" if more > 0 else ""))
     return "\n".join(lines) + "\n\n"
 
