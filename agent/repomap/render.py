@@ -29,9 +29,7 @@ def render_map(
     tokens: int,
 ) -> tuple[str, int]:
     """The map, and how many of the `ranked` entries it shows."""
-    header = _header(len(summaries), facts)
-    if not fits(header, int(tokens * HEADER_SHARE)):
-        header = cap_tokens(header, int(tokens * HEADER_SHARE)) + "\n\n"
+    header = _header(len(summaries), facts, int(tokens * HEADER_SHARE))
     files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
     # Per module, the tests importing it, the most specific (fewest imports) first.
     tests: dict[str, list[str]] = {}
@@ -60,23 +58,31 @@ def fits(text: str, tokens: int) -> bool:
     return len(text.encode()) <= tokens or count_tokens(text) <= tokens
 
 
-def _header(n_files: int, facts: ProjectFacts) -> str:
-    lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
-    if facts.entry_points:
-        entry_points = list(dict.fromkeys(facts.entry_points))
-        shown = entry_points[:MAX_ENTRY_POINTS]
-        more = len(entry_points) - len(shown)
-        lines.append("Entry points: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
-    if facts.configs:
-        # CI workflows as one folder: their names say little.
-        workflows = [c for c in facts.configs if c.startswith(".github/workflows/")]
-        configs = [c for c in facts.configs if c not in workflows]
-        if workflows:
-            configs.append(f".github/workflows/ ({len(workflows)} files)")
-        shown = configs[:MAX_CONFIGS]
-        more = len(configs) - len(shown)
-        lines.append("Config files: " + ", ".join(shown) + (f", +{more} more" if more > 0 else ""))
-    return "\n".join(lines) + "\n\n"
+def _header(n_files: int, facts: ProjectFacts, budget: int) -> str:
+    """The header, with as many entry points and config files as fit `budget`."""
+    entry_points = list(dict.fromkeys(facts.entry_points))
+    # CI workflows as one folder: their names say little.
+    workflows = [c for c in facts.configs if c.startswith(".github/workflows/")]
+    configs = [c for c in facts.configs if c not in workflows]
+    if workflows:
+        configs.append(f".github/workflows/ ({len(workflows)} files)")
+    configs.sort(key=lambda c: (c.count("/"), c))  # the project's own before its parts
+    text = ""
+    for share in (1.0, 0.5, 0.25, 0.0):
+        lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
+        lines += _listed("Entry points: ", "; ", entry_points, int(MAX_ENTRY_POINTS * share))
+        lines += _listed("Config files: ", ", ", configs, int(MAX_CONFIGS * share))
+        text = "\n".join(lines) + "\n\n"
+        if fits(text, budget):
+            break
+    return text
+
+
+def _listed(title: str, sep: str, items: list[str], most: int) -> list[str]:
+    if not items or not most:
+        return []
+    more = f"{sep}+{len(items) - most} more" if len(items) > most else ""
+    return [title + sep.join(items[:most]) + more]
 
 
 def _body(
