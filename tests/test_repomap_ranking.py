@@ -119,14 +119,23 @@ def test_a_focused_name_with_many_definers_does_not_dilute_the_focus(tmp_path: P
 
 
 def test_definitions_are_laid_out_in_file_rank_order(tmp_path: Path) -> None:
-    # hub.py is what every module imports; leaf.py's one function is called
-    # often by one module. The hub shows its definitions first.
-    files = {f"app/m{i}.py": "import app.hub\n\ndef part():\n    return app.hub.Hub()\n" for i in range(8)}
-    files["app/hub.py"] = "class Hub:\n    def connect_everything(self):\n        pass\n"
-    files["app/leaf.py"] = "def very_specific_widget_factory():\n    pass\n"
-    files["app/m0.py"] += "".join("very_specific_widget_factory()\n" for _ in range(50))
-    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=1000)
-    assert _headings(text)[0] == "app/hub.py"
+    # Ten modules each use one of hub.py's five functions: the hub is the
+    # most central file, but each of its functions has only two users, while
+    # leaf.py's one function has three. The first definition to get a line is the hub's.
+    names = ["alpha_handler", "beta_handler", "gamma_handler", "delta_handler", "omega_handler"]
+    files = {
+        f"app/m{i}.py": f"import app.hub\n\ndef part{i}():\n    return app.hub.{names[i // 2]}()\n" for i in range(10)
+    }
+    files["app/hub.py"] = "".join(f"def {n}():\n    pass\n" for n in names)
+    files["app/leaf.py"] = "def leaf_special_builder():\n    pass\n"
+    for i in range(3):
+        files[f"app/user{i}.py"] = "from app.leaf import leaf_special_builder\nleaf_special_builder()\n"
+    repo = make_repo(tmp_path / "r", files)
+    for budget in range(30, 300, 5):
+        shown = _headings(build_repo_map(repo, tokens=budget))
+        if shown:
+            break
+    assert shown == ["app/hub.py"]
 
 
 def test_the_header_stays_within_its_share_of_the_budget(tmp_path: Path) -> None:
