@@ -197,3 +197,23 @@ def test_explain_says_why_a_file_is_or_is_not_in_the_map(tmp_path: Path) -> None
     assert "Identifiers other files use: BaseThing (40 files)" in out.stdout
     missing = run_cli(["map", "--explain", "nope.py"], cwd=repo)
     assert missing.returncode == 0 and "no such file" in missing.stdout
+
+
+def test_two_words_in_a_row_can_name_a_module(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/character_table.py"] = "class CharacterTable:\n    def irreducible_rows(self):\n        pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    shown = _headings(build_repo_map(repo, tokens=300, task="fix docstring of the character table class"))
+    assert shown[0] == "pkg/character_table.py"
+
+
+def test_a_named_test_file_shows_its_tests_and_pulls_up_the_module_it_tests(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/error_functions.py"] = "def owens_like(h, a):\n    return h\n"
+    files["pkg/tests/__init__.py"] = ""
+    files["pkg/tests/test_error_functions.py"] = "from pkg.mod1 import Thing1\n\ndef test_owens_sum():\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=400, task="test_error_functions: silence a lint warning in the Sum test")
+    assert set(_headings(text)[:2]) == {"pkg/tests/test_error_functions.py", "pkg/error_functions.py"}
+    assert "def test_owens_sum()" in text
+    assert "def test_owens_sum()" not in build_repo_map(repo, tokens=4000)  # tests are not outlined unasked

@@ -22,6 +22,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 MAX_WORD_FILES = 5  # a word naming more files than this (utils, base) says nothing
 MAX_FOLDER_FILES = 400
 WORD_SHARE = 0.5  # a plain word's pull, against a named file or identifier
+DIRECT = 0.1  # a file pulled this hard is what the task is about, not one of a crowd
 
 
 @dataclass
@@ -31,6 +32,10 @@ class Focus:
     weights: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     idents: set[str] = field(default_factory=set)  # names whose links the ranking strengthens
+
+    def direct(self) -> set[str]:
+        """The files the task points at by name, not as one of a folder or a crowd."""
+        return {f for f, weight in self.weights.items() if weight >= DIRECT}
 
     def add(self, files: Sequence[str], share: float, reason: str) -> None:
         # An item's pull is split among the files it names: a name defined in
@@ -90,12 +95,17 @@ def resolve_focus(
         else:
             words.append(name)
     if task:
-        words.extend(_WORD.findall(_PATHISH.sub(" ", task)))
+        plain = _WORD.findall(_PATHISH.sub(" ", task))
+        # Two words in a row may name a module: "character table" -> character_table.py.
+        words.extend(plain + [f"{a}_{b}" for a, b in zip(plain, plain[1:])])
     for word in dict.fromkeys(w for w in words if w.lower() not in _STOP_WORDS):
         lower = word.lower()
         stems = by_stem.get(lower, [])
         if 0 < len(stems) <= MAX_WORD_FILES:
             focus.add(stems, WORD_SHARE, f"its name matches the task's word '{word}'")
+            tested = by_stem.get(lower.removeprefix("test_"), []) if lower.startswith("test_") else []
+            if 0 < len(tested) <= MAX_WORD_FILES:  # test_error_functions -> error_functions.py
+                focus.add(tested, WORD_SHARE, f"the task names its test file {word}")
         for folder in folder_names.get(lower, []):
             if len(by_folder[folder]) <= MAX_FOLDER_FILES:
                 focus.add(by_folder[folder], WORD_SHARE, f"its folder {folder}/ matches the task's word '{word}'")

@@ -73,7 +73,8 @@ def rank_files_and_defs(
         for name, targets in definers.items()
         if len(targets) <= MAX_DEFINERS or name in focus.idents
     }
-    boosts = [FOCUS_BOOST if focus.weights.get(f, 0.0) >= 0.1 else 1.0 for f in files]
+    direct = focus.direct()
+    boosts = [FOCUS_BOOST if f in direct else 1.0 for f in files]
 
     # Per file: the defined names it uses (with sqrt of the count), and one row
     # of out-links: the files it links to and with what weight.
@@ -123,7 +124,7 @@ def rank_files_and_defs(
     ranked: list[RankedDef] = []
     for i, f in enumerate(files):
         ranked.append((ranks[i] * NAME_SHARE, f, -1))
-        if f in skip_defs_of:
+        if f in skip_defs_of and f not in direct:  # a test file the task names shows its tests
             continue
         scored = []
         for j, d in enumerate(summaries[f].defs):
