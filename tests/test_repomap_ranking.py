@@ -217,3 +217,13 @@ def test_a_named_test_file_shows_its_tests_and_pulls_up_the_module_it_tests(tmp_
     assert set(_headings(text)[:2]) == {"pkg/tests/test_error_functions.py", "pkg/error_functions.py"}
     assert "def test_owens_sum()" in text
     assert "def test_owens_sum()" not in build_repo_map(repo, tokens=4000)  # tests are not outlined unasked
+
+
+def test_a_module_names_the_tests_most_surely_about_it(tmp_path: Path) -> None:
+    files = {"lib/__init__.py": "", "lib/money.py": "class Money:\n    pass\n", "lib/tests/__init__.py": ""}
+    for i in range(5):  # tests that import money.py among others
+        files[f"lib/tests/test_misc{i}.py"] = "from lib.money import Money\n"
+    files["lib/tests/test_money.py"] = "from lib.money import Money\nfrom lib import other\n"
+    files["lib/other.py"] = "def other_thing():\n    pass\n"
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=1000)
+    assert "lib/money.py:\n  (tested by lib/tests/test_money.py, lib/tests/test_misc0.py, +4 more)" in text

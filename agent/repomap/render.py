@@ -10,6 +10,8 @@ repositories never load the tokenizer.
 
 from __future__ import annotations
 
+import posixpath
+
 from agent.repomap.project import ProjectFacts
 from agent.repomap.rank import RankedDef
 from agent.repomap.tags import FileSummary
@@ -18,7 +20,7 @@ from agent.tokens import cap_tokens, count_tokens
 HEADER_SHARE = 0.15  # of the budget, at most, for the header
 MAX_ENTRY_POINTS = 8
 MAX_CONFIGS = 12
-MAX_TESTS = 3  # test files named per shown module
+MAX_TESTS = 2  # test files named per shown module
 
 
 def render_map(
@@ -31,11 +33,12 @@ def render_map(
     """The map, and how many of the `ranked` entries it shows."""
     header = _header(len(summaries), facts, int(tokens * HEADER_SHARE))
     files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
-    # Per module, the tests importing it, the most specific (fewest imports) first.
     tests: dict[str, list[str]] = {}
-    for test, targets in sorted(facts.tests.items(), key=lambda t: (len(t[1]), t[0])):
+    for test, targets in facts.tests.items():
         for module in targets:
             tests.setdefault(module, []).append(test)
+    for module, found in tests.items():
+        found.sort(key=lambda t: _test_order(module, t, len(facts.tests[t])))
 
     def text(n: int) -> str:
         return header + _body(ranked[:n], summaries, files_by_rank, tests)
@@ -52,6 +55,14 @@ def render_map(
             hi = mid - 1
     result = text(lo)
     return (result if fits(result, tokens) else cap_tokens(result, tokens)), lo
+
+
+def _test_order(module: str, test: str, imports: int) -> tuple:
+    """The tests of a module that are most surely about it first: test_<its
+    name>, then those of its package, then those importing the fewest modules."""
+    stem = posixpath.basename(module).rsplit(".", 1)[0]
+    package = posixpath.dirname(module)
+    return (posixpath.basename(test).rsplit(".", 1)[0] != f"test_{stem}", not test.startswith(package + "/"), imports, test)
 
 
 def fits(text: str, tokens: int) -> bool:
