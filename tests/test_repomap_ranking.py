@@ -227,3 +227,13 @@ def test_a_module_names_the_tests_most_surely_about_it(tmp_path: Path) -> None:
     files["lib/other.py"] = "def other_thing():\n    pass\n"
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=1000)
     assert "lib/money.py:\n  (tested by lib/tests/test_money.py, lib/tests/test_misc0.py, +4 more)" in text
+
+
+def test_a_definition_whose_name_holds_a_word_of_the_task_goes_first(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/auth.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
+    files["pkg/auth.py"] += "def get_netrc_auth(url):\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=400, task="Fix empty netrc entry usage")
+    assert _headings(text)[0] == "pkg/auth.py"
+    assert "def get_netrc_auth(url)" in text

@@ -22,6 +22,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 MAX_WORD_FILES = 5  # a word naming more files than this (utils, base) says nothing
 MAX_FOLDER_FILES = 400
 WORD_SHARE = 0.5  # a plain word's pull, against a named file or identifier
+MIN_PART = 4  # letters of a word to look for inside definitions' names
 DIRECT = 0.1  # a file pulled this hard is what the task is about, not one of a crowd
 
 
@@ -32,6 +33,7 @@ class Focus:
     weights: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     idents: set[str] = field(default_factory=set)  # names whose links the ranking strengthens
+    words: set[str] = field(default_factory=set)  # the task's telling words, lowercase: a definition naming one goes first
 
     def direct(self) -> set[str]:
         """The files the task points at by name, not as one of a folder or a crowd."""
@@ -112,6 +114,14 @@ def resolve_focus(
         if len(definers.get(word, ())) == 1 and word not in focus.idents:
             focus.add(definers[word], WORD_SHARE, f"the only file defining `{word}`, a word of the task")
             focus.idents.add(word)
+        if len(word) >= MIN_PART and "_" not in word:
+            focus.words.add(lower)
+    # A word that is part of the names of a few files' definitions
+    # ("netrc" in get_netrc_auth) points at those files, more weakly.
+    for word in sorted(focus.words):
+        containing = {f for name, where in definers.items() if word in name.lower() for f in where}
+        if 0 < len(containing) <= MAX_WORD_FILES:
+            focus.add(sorted(containing), WORD_SHARE / 2, f"defines a name containing the task's word '{word}'")
     return focus
 
 

@@ -136,9 +136,10 @@ def rank_files_and_defs(
                 received = link[1] * (inflow.get(d.name, 0.0) - own.get((i, d.name), 0.0))
             if d.name.startswith("_") and d.name not in _SIGNIFICANT_DUNDERS:
                 received *= 0.1  # private helpers and __repr__-style methods: last
-            scored.append((-received, j))
+            named = any(w in d.name.lower() for w in focus.words)  # the task's word in its name: first
+            scored.append((not named, -received, j))
         scored.sort()
-        ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, j) in enumerate(scored))
+        ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, _, j) in enumerate(scored))
     ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
     return dict(zip(files, ranks)), ranked
 
