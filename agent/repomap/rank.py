@@ -3,8 +3,9 @@
 Each file is a node. A file that uses an identifier defined in another file
 gets an edge to it, weighted by how often it uses it and how telling the
 name is; an import adds an edge too. PageRank (personalised towards the files
-and identifiers the task mentions) scores the files; each definition then
-gets the rank that flows to it along the edges that name it.
+the task points at) scores the files; each definition then gets the rank
+that flows to it along the edges that name it, which orders the definitions
+within their file, while the file's rank places them in the map.
 """
 
 from __future__ import annotations
@@ -62,10 +63,9 @@ def rank_files_and_defs(
     focus = focus or Focus()
     files = sorted(summaries)
     index = {f: i for i, f in enumerate(files)}
-    test_only = {
-        name for name, where in definers_of(summaries).items() if all(f in skip_defs_of for f in where)
-    }
-    definers = {name: [index[f] for f in where] for name, where in definers_of(summaries).items()}
+    by_name = definers_of(summaries)
+    test_only = {name for name, where in by_name.items() if all(f in skip_defs_of for f in where)}
+    definers = {name: [index[f] for f in where] for name, where in by_name.items()}
     # Per name: the files defining it and how telling a link through it is,
     # split among them (17 definers of `_print_Function` share one link).
     links = {
