@@ -237,3 +237,14 @@ def test_a_definition_whose_name_holds_a_word_of_the_task_goes_first(tmp_path: P
     text = build_repo_map(repo, tokens=400, task="Fix empty netrc entry usage")
     assert _headings(text)[0] == "pkg/auth.py"
     assert "def get_netrc_auth(url)" in text
+
+
+def test_a_definition_the_task_names_goes_before_those_holding_its_words(tmp_path: Path) -> None:
+    files = _filler(10)
+    files["pkg/tests/__init__.py"] = ""
+    files["pkg/tests/test_manual.py"] = "".join(f"def test_manualintegrate_case{i}():\n    pass\n" for i in range(30))
+    files["pkg/tests/test_manual.py"] += "def test_issue_10847():\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=200, task="manualintegrate(test_issue_10847): update for unconditional folding")
+    assert "def test_issue_10847()" in text
+    assert text.count("def test_manualintegrate_case") < 30  # the budget cut some: the named one stayed

@@ -12,6 +12,7 @@ every file's content and the focus: an unchanged tree ranks nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def build_repo_map(
     with SummaryStore(root) as store:
         keys = store.content_keys(files)
         digest = hashlib.sha1(repr((CACHE_VERSION, tokens, list(focus_files), list(focus_idents), task)).encode())
+        digest.update(_code_digest())
         digest.update("\0".join(files).encode())
         for path, key in sorted(keys.items()):
             digest.update(f"{path}\0{key}\0".encode())
@@ -76,6 +78,15 @@ def build_repo_map(
         text = make_map(root, files, store, tokens, focus_files, focus_idents, task).text
         store.keep_map(digest.hexdigest(), text)
     return text
+
+
+@functools.cache
+def _code_digest() -> bytes:
+    """The map's own code: a new version of it (or a local edit) ranks afresh."""
+    digest = hashlib.sha1()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.digest()
 
 
 def make_map(

@@ -136,8 +136,9 @@ def rank_files_and_defs(
                 received = link[1] * (inflow.get(d.name, 0.0) - own.get((i, d.name), 0.0))
             if d.name.startswith("_") and d.name not in _SIGNIFICANT_DUNDERS:
                 received *= 0.1  # private helpers and __repr__-style methods: last
-            named = any(w in d.name.lower() for w in focus.words)  # the task's word in its name: first
-            scored.append((not named, -received, j))
+            # Named by the task first, then those holding one of its words.
+            order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
+            scored.append((order, -received, j))
         scored.sort()
         ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, _, j) in enumerate(scored))
     ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
