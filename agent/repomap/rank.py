@@ -21,7 +21,7 @@ DAMPING = 0.85
 MAX_DEFINERS = 20  # a name defined in more files than this says nothing about which one is used
 IMPORT_WEIGHT = 1.0
 FOCUS_BOOST = 10.0
-NAME_SHARE = 0.3  # a file's name alone, against its best definition
+NAME_SHARE = 0.6  # a file's name alone, against its best definition
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
