@@ -25,6 +25,7 @@ import argparse
 import ast
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -155,6 +156,7 @@ def measure(clone: Path, cases: list[Case], tokens: int) -> dict[str, float]:
                     defs_shown += body is not None and bool(re.search(rf"(?:def|class) {re.escape(name)}\b", body))
     finally:
         git(clone, "worktree", "remove", "--force", str(scratch))
+        shutil.rmtree(scratch.parent, ignore_errors=True)
     return {
         "cases": len(cases),
         "files": files_total,
@@ -175,7 +177,8 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=REPO, help="the codex-agent checkout to measure")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
-    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-recall-cache-")
+    cache = tempfile.mkdtemp(prefix="bench-recall-cache-")
+    os.environ["XDG_CACHE_HOME"] = cache
 
     print(f"repo map recall, code at {args.code}, budget {args.tokens} tokens, last {args.commits} informative commits")
     print(f"{'repo':<18}{'cases':>6}{'files':>6}{'file in map':>12}{'with defs':>10}{'defs':>6}{'def shown':>10}"
@@ -189,6 +192,7 @@ def main() -> None:
         print(f"{clone.name[:17]:<18}{r['cases']:>6}{r['files']:>6}{r['file in map']:>11.0f}%{r['with defs']:>9.0f}%"
               f"{r['defs']:>6}{r['def shown']:>9.0f}%{r['1-2 char']:>9.1f}{r['warm s']:>8.2f}", flush=True)
     print("1-2 char: one- or two-character definitions per map; warm s: median seconds of a repeated map")
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":
