@@ -197,12 +197,26 @@ def apply_patch_cmd(
 @app.command(name="map")
 def map_cmd(
     tokens: Annotated[int, typer.Option("--tokens", help="Token budget of the map.")] = 2048,
+    explain: Annotated[
+        Optional[Path], typer.Option("--explain", help="Say why this file is or is not in the map.")
+    ] = None,
+    task: Annotated[str, typer.Option("--task", help="Focus the map on this task, as a session does.")] = "",
 ) -> None:
-    """Print the repo map the model would get."""
-    from agent.repomap import build_repo_map
+    """Print the repo map the model would get, or why FILE is (not) in it."""
     from sandbox.git import project_root
 
-    typer.echo(build_repo_map(project_root(Path.cwd()), tokens=tokens))
+    root = project_root(Path.cwd())
+    if explain is None:
+        from agent.repomap import build_repo_map
+
+        typer.echo(build_repo_map(root, tokens=tokens, task=task))
+        return
+    from agent.repomap.explain import explain_file
+
+    target = (Path.cwd() / explain).resolve()
+    if not target.is_relative_to(root):
+        raise typer.BadParameter(f"{explain} is outside the repository {root}", param_hint="--explain")
+    typer.echo(explain_file(root, target.relative_to(root).as_posix(), tokens, task))
 
 
 @app.command()

@@ -53,11 +53,10 @@ def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
 
 
 def _repo_map_text(root: Path, tokens: int, focus: str) -> str:
-    from agent.repomap import build_repo_map, focus_from_text
+    from agent.repomap import build_repo_map
 
-    files, idents = focus_from_text(focus)
     try:
-        return build_repo_map(root, tokens=tokens, focus_files=files, focus_idents=idents)
+        return build_repo_map(root, tokens=tokens, task=focus)
     except Exception as exc:  # the agent works without a map; say why there is none
         return f"(no repository map: {type(exc).__name__}: {exc})"
 

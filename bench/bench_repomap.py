@@ -6,10 +6,10 @@ setuptools, rich, pygments, ...) copied side by side until there are
 interpreter with its own cache folder:
 
     cold          empty cache: every file parsed
-    warm          nothing changed: every summary from the cache
+    warm          nothing changed: the rendered map from the cache
     one change    one file edited: one file parsed
     new worktree  a copy of the repository at another path (what every agent
-                  run gets): files hashed, summaries from the cache
+                  run gets): files hashed, the map from the cache (same contents)
 
 Targets: cold < 3 s, warm < 0.5 s, peak memory < 200 MB.
 For scale, Aider takes 27 s cold / 11 s warm / 525 MB on 2,087 files.

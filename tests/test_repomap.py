@@ -123,12 +123,13 @@ def test_entry_points_configs_and_tests(shop: Path) -> None:
     text = build_repo_map(shop, tokens=4000)
     entry_line = next(line for line in text.splitlines() if line.startswith("Entry points: "))
     assert "shop → shop/cli.py:main (pyproject.toml)" in entry_line
-    assert "shop/cli.py (main)" in entry_line
+    assert entry_line.count("shop/cli.py") == 1  # the declared script, not again as a file with a main guard
     assert "shop/web.py: create_app()" in entry_line
     config_line = next(line for line in text.splitlines() if line.startswith("Config files: "))
     assert config_line == "Config files: Dockerfile, pyproject.toml"
-    assert "  tests/test_cart.py → shop/cart.py" in text
-    assert "  tests/test_core.py → shop/core.py" in text
+    # Each shown module names the tests that import it, right under its name.
+    assert _section(text, "shop/cart.py").startswith("  (tested by tests/test_cart.py)")
+    assert _section(text, "shop/core.py").startswith("  (tested by tests/test_core.py)")
     assert "def test_total" not in text  # test bodies are not part of the outline
 
 

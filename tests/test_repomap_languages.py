@@ -180,7 +180,7 @@ def test_mixed_language_map_ranks_the_shared_module_first(tmp_path: Path) -> Non
     text = build_repo_map(repo, tokens=2000)
     assert text.index("src/format.ts:") < text.index("src/unused.ts")
     assert "  function formatPrice(cents: number): string" in text
-    assert "  src/format.test.ts → src/format.ts" in text
+    assert "src/format.ts:\n  (tested by src/format.test.ts)" in text
     assert "cmd/server/main.go (main)" in text
     assert "src/index.ts (package.json main)" in text
     assert "Config files: go.mod, package.json" in text

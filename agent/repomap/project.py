@@ -56,7 +56,13 @@ def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary
         f for f in files
         if (f.count("/") <= CONFIG_MAX_DEPTH and _CONFIG_NAME.match(f.rsplit("/", 1)[-1])) or _CI_CONFIG.match(f)
     ]
-    facts.entry_points = _declared_entry_points(root, set(files), resolver) + _code_entry_points(summaries)
+    declared = _declared_entry_points(root, set(files), resolver)
+    # A script the packaging declares is not listed a second time as a file with a main guard.
+    targets = " ".join(declared)
+    facts.entry_points = declared + [
+        e for e in _code_entry_points(summaries)
+        if not (e.endswith(" (main)") and f" → {e.removesuffix(' (main)')}:" in targets)
+    ]
     for path in summaries:
         if is_test_file(path):
             targets = {t for t in facts.imports[path] if not is_test_file(t) and not t.endswith("conftest.py")}
@@ -208,8 +214,8 @@ def _code_entry_points(summaries: dict[str, FileSummary]) -> list[str]:
     files before deep ones (the project's own before a vendored package's)."""
     found: list[tuple[int, int, str]] = []
     for path, s in summaries.items():
-        if is_test_file(path):
-            continue
+        if is_test_file(path) or not _TEST_DIRS.isdisjoint(path.split("/")[:-1]):
+            continue  # test apps and fixtures are not where the program starts
         depth = path.count("/")
         if path.endswith("__main__.py"):
             found.append((0, depth, f"{path} (python -m)"))

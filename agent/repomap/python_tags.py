@@ -3,8 +3,12 @@ references from a lexer-level scan.
 
 Walking every node of the tree to collect names costs more than parsing it;
 a regular expression that steps over comments and string literals finds the
-same identifiers in a fraction of the time (it also counts parameter and
-assignment names, which only ever add weak links).
+same identifiers in a fraction of the time. Only uses that can resolve to
+another file's definition count as references: attribute access (`x.name`),
+calls (`name(...)`), decorators, names the file imports and capitalised
+names (classes). A bare lowercase name that is none of these is a local
+variable or a parameter: counting those made `e`, defined in 2 files of
+sympy, "used" in 457.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from collections import Counter
 
 from agent.repomap.tags import Definition, FileSummary, one_line
 
-# Comments and strings are matched (and dropped) so identifiers inside them are skipped.
+# Comments, strings and numbers are matched (and dropped) so identifiers
+# inside them are skipped. Per name: what precedes it (`.` or `@`) and
+# whether a call follows.
 _IDENTIFIERS = re.compile(
     r"#[^\n]*"
     r'|"""[\s\S]*?"""' r"|'''[\s\S]*?'''"
     r'|"(?:\\.|[^"\\\n])*"' r"|'(?:\\.|[^'\\\n])*'"
-    r"|([A-Za-z_]\w*+)(?!['\"])"  # a name right before a quote is a prefix (rb"...")
+    r"|\d[\w.]*"
+    r"|([.@]?)[ \t]*([A-Za-z_]\w*+)(?!['\"])([ \t]*\()?"  # a name right before a quote is a prefix (rb"...")
 )
 # Names that say nothing about which file of the project a file depends on:
 # builtins, and the methods and functions of the types and modules everyone
@@ -58,8 +65,14 @@ def summarize_python(source: bytes) -> FileSummary:
     summary = FileSummary("python")
     _collect_defs(tree.body, 0, summary.defs)
     summary.imports = _imports(tree.body)
-    counts = Counter(_IDENTIFIERS.findall(source.decode("utf-8", errors="replace")))
-    summary.refs = {name: n for name, n in counts.items() if name not in _NOISE}
+    imported = {spec.rsplit(".", 1)[-1] for spec in summary.imports}
+    counts = Counter(
+        name
+        for before, name, call in _IDENTIFIERS.findall(source.decode("utf-8", errors="replace"))
+        if before or call or name in imported or name[:1].isupper()
+    )
+    counts.subtract(d.name for d in summary.defs)  # `def name(` is no use of it
+    summary.refs = {name: n for name, n in counts.items() if n > 0 and name not in _NOISE}
     summary.is_main = any(_is_main_guard(stmt) for stmt in tree.body)
     summary.app = _app_name(tree.body)
     return summary

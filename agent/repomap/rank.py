@@ -3,8 +3,9 @@
 Each file is a node. A file that uses an identifier defined in another file
 gets an edge to it, weighted by how often it uses it and how telling the
 name is; an import adds an edge too. PageRank (personalised towards the files
-and identifiers the task mentions) scores the files; each definition then
-gets the rank that flows to it along the edges that name it.
+the task points at) scores the files; each definition then gets the rank
+that flows to it along the edges that name it, which orders the definitions
+within their file, while the file's rank places them in the map.
 """
 
 from __future__ import annotations
@@ -13,47 +14,67 @@ import math
 import re
 from operator import mul
 
+from agent.repomap.focus import Focus
 from agent.repomap.tags import FileSummary
 
 DAMPING = 0.85
 MAX_DEFINERS = 20  # a name defined in more files than this says nothing about which one is used
 IMPORT_WEIGHT = 1.0
 FOCUS_BOOST = 10.0
+NAME_SHARE = 0.6  # a file's name alone, against its best definition
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
 
-# (score, path, index into the file's summary.defs). Plain tuples: there are
-# tens of thousands of them, and they sort natively.
+# (score, path, index into the file's summary.defs, or -1 for the file's
+# name alone). Plain tuples: there are tens of thousands of them, and they
+# sort natively.
 RankedDef = tuple[float, str, int]
+
+
+def definers_of(summaries: dict[str, FileSummary]) -> dict[str, list[str]]:
+    """Per defined name (dunders aside), the files defining it, in path order."""
+    definers: dict[str, list[str]] = {}
+    for f in sorted(summaries):
+        for name in dict.fromkeys(d.name for d in summaries[f].defs):
+            if not (name.startswith("__") and name.endswith("__")):
+                definers.setdefault(name, []).append(f)
+    return definers
+
+
+def is_short(name: str) -> bool:
+    """A 1-2 character name (`e`, `r`, `p`): no line of the map goes to one
+    unless the task names it."""
+    return len(name.lstrip("_")) <= 2
 
 
 def rank_files_and_defs(
     summaries: dict[str, FileSummary],
     imports: dict[str, set[str]],
-    focus_files: set[str] = frozenset(),
-    focus_idents: set[str] = frozenset(),
+    focus: Focus | None = None,
     skip_defs_of: set[str] = frozenset(),
     head_start: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], list[RankedDef]]:
-    """File ranks, and every definition (except those of `skip_defs_of`) best first.
+    """File ranks, and the map's entries best first: each definition (except
+    those of `skip_defs_of`) and each file's name.
 
     `head_start`: file ranks from an earlier run, where PageRank starts from
     (an unchanged repository then converges in a sweep or two)."""
+    focus = focus or Focus()
     files = sorted(summaries)
     index = {f: i for i, f in enumerate(files)}
-    definers: dict[str, list[int]] = {}
-    for i, f in enumerate(files):
-        for name in {d.name for d in summaries[f].defs}:
-            if not (name.startswith("__") and name.endswith("__")):
-                definers.setdefault(name, []).append(i)
-    # Per name: the files defining it and how telling a link through it is.
+    by_name = definers_of(summaries)
+    test_only = {name for name, where in by_name.items() if all(f in skip_defs_of for f in where)}
+    definers = {name: [index[f] for f in where] for name, where in by_name.items()}
+    # Per name: the files defining it and how telling a link through it is,
+    # split among them (17 definers of `_print_Function` share one link).
     links = {
-        name: (targets, _name_weight(name, len(targets), name in focus_idents))
+        name: (targets, _name_weight(name, name in test_only, name in focus.idents) / len(targets))
         for name, targets in definers.items()
-        if len(targets) <= MAX_DEFINERS
+        if len(targets) <= MAX_DEFINERS or name in focus.idents
     }
-    boosts = [FOCUS_BOOST if f in focus_files else 1.0 for f in files]
+    direct = focus.direct()
+    boosts = [FOCUS_BOOST if f in direct else 1.0 for f in files]
 
     # Per file: the defined names it uses (with sqrt of the count), and one row
     # of out-links: the files it links to and with what weight.
@@ -61,7 +82,7 @@ def rank_files_and_defs(
     rows: list[dict[int, float]] = []
     for src, f in enumerate(files):
         refs = summaries[f].refs
-        used = [(name, math.sqrt(refs[name])) for name in refs.keys() & links.keys()]
+        used = [(name, math.sqrt(refs[name])) for name in refs.keys() & links.keys() if links[name][1]]
         row: dict[int, float] = {}
         for name, strength in used:
             targets, name_weight = links[name]
@@ -77,11 +98,10 @@ def rank_files_and_defs(
         rows.append(row)
 
     personal = [1.0] * len(files)
-    for f in focus_files & index.keys():
-        personal[index[f]] += FOCUS_BOOST * len(files) / len(focus_files)
-    focus_defs = {i for name in focus_idents for i in definers.get(name, ())}
-    for i in focus_defs:
-        personal[i] += FOCUS_BOOST * len(files) / len(focus_defs)
+    total_focus = sum(focus.weights.values())
+    for f, weight in focus.weights.items():
+        if f in index:
+            personal[index[f]] += FOCUS_BOOST * len(files) * weight / total_focus
     start = [head_start.get(f, 0.0) for f in files] if head_start else None
     ranks = _pagerank(rows, personal, start)
 
@@ -98,34 +118,48 @@ def rank_files_and_defs(
                 if src in links[name][0]:
                     own[src, name] = passed[src] * strength
 
+    # Laid out in file-rank order: a file's k-th best definition scores its
+    # file's rank / (k + 1), so a central file shows its best definitions
+    # before a lesser file shows any, and its tail gives way to other files.
     ranked: list[RankedDef] = []
     for i, f in enumerate(files):
-        if f in skip_defs_of:
+        ranked.append((ranks[i] * NAME_SHARE, f, -1))
+        if f in skip_defs_of and f not in direct:  # a test file the task names shows its tests
             continue
+        scored = []
         for j, d in enumerate(summaries[f].defs):
+            if is_short(d.name) and d.name not in focus.idents:
+                continue
             link = links.get(d.name)
             received = 0.0
             if link is not None:
                 received = link[1] * (inflow.get(d.name, 0.0) - own.get((i, d.name), 0.0))
-            # Unused definitions follow the used ones, in the order of their files.
-            score = received + ranks[i] * 1e-3
             if d.name.startswith("_") and d.name not in _SIGNIFICANT_DUNDERS:
-                score *= 0.1  # private helpers and __repr__-style methods: last
-            ranked.append((score, f, j))
-    ranked.sort(reverse=True)
+                received *= 0.1  # private helpers and __repr__-style methods: last
+            # Named by the task first, then those holding one of its words.
+            order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
+            scored.append((order, -received, j))
+        scored.sort()
+        ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, _, j) in enumerate(scored))
+    ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
     return dict(zip(files, ranks)), ranked
 
 
-def _name_weight(name: str, definers: int, focused: bool) -> float:
-    weight = 1.0
+def _name_weight(name: str, test_only: bool, focused: bool) -> float:
+    """How much a use of `name` says about which definition is meant:
+    the longer and more compound the name, the more."""
     if focused:
-        weight *= FOCUS_BOOST
-    if len(name) >= 8 and _WORDY.search(name):
-        weight *= 10  # a long compound name is specific: a strong link
+        return FOCUS_BOOST
+    if is_short(name):
+        return 0.0
+    bare = name.lstrip("_")
+    weight = min(1.0, (len(bare) - 2) / 6)  # 3 letters 1/6 .. 8 letters and more 1
+    if (len(bare) >= 8 and _WORDY.search(bare)) or (len(bare) >= 4 and bare[0].isupper()):
+        weight *= 10  # a long compound name or a class name is specific: a strong link
     if name.startswith("_"):
         weight *= 0.1
-    if definers > 5:
-        weight *= 0.1
+    if test_only:
+        weight *= 0.1  # fixtures and helpers of the tests say little about the code
     return weight
 
 

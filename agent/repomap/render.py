@@ -1,21 +1,26 @@
 """The map as text, cut to a token budget.
 
-A short header (entry points, configuration files, tests -> modules) comes
-first, then the definitions best first, grouped under their files, then the
-names of the remaining files. How many ranked entries fit is found by binary
-search on the token count of the rendered text.
+A short header (entry points, configuration files) comes first, then the
+definitions best first, grouped under their files, each with the tests that
+import it, then the names of the remaining files. How many ranked entries fit is found by binary
+search on the token count of the rendered text. A text of no more bytes than
+the budget has tokens to spare (a token is at least a byte): small
+repositories never load the tokenizer.
 """
 
 from __future__ import annotations
+
+import posixpath
 
 from agent.repomap.project import ProjectFacts
 from agent.repomap.rank import RankedDef
 from agent.repomap.tags import FileSummary
 from agent.tokens import cap_tokens, count_tokens
 
-HEADER_SHARE = 0.25  # of the budget, at most, for the header
-MAX_ENTRY_POINTS = 12
-MAX_CONFIGS = 20
+HEADER_SHARE = 0.15  # of the budget, at most, for the header
+MAX_ENTRY_POINTS = 8
+MAX_CONFIGS = 12
+MAX_TESTS = 2  # test files named per shown module
 
 
 def render_map(
@@ -24,67 +29,93 @@ def render_map(
     ranked: list[RankedDef],
     facts: ProjectFacts,
     tokens: int,
-) -> str:
-    header = _header(len(summaries), facts, file_ranks, int(tokens * HEADER_SHARE))
+) -> tuple[str, int]:
+    """The map, and how many of the `ranked` entries it shows."""
+    header = _header(len(summaries), facts, int(tokens * HEADER_SHARE))
     files_by_rank = sorted(file_ranks, key=lambda f: (-file_ranks[f], f))
-    entries: list[RankedDef | str] = [*ranked, *files_by_rank]
+    tests: dict[str, list[str]] = {}
+    for test, targets in facts.tests.items():
+        for module in targets:
+            tests.setdefault(module, []).append(test)
+    for module, found in tests.items():
+        found.sort(key=lambda t: _test_order(module, t, len(facts.tests[t])))
 
     def text(n: int) -> str:
-        return header + _body(entries[:n], summaries, files_by_rank)
+        return header + _body(ranked[:n], summaries, files_by_rank, tests)
 
     # Every entry costs at least a few tokens: no need to search past that.
-    lo, hi = 0, min(len(entries), max(tokens // 3, 1))
+    lo, hi = 0, min(len(ranked), max(tokens // 3, 1))
+    if fits(text(hi), tokens):
+        lo = hi
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if count_tokens(text(mid)) <= tokens:
+        if fits(text(mid), tokens):
             lo = mid
         else:
             hi = mid - 1
     result = text(lo)
-    return result if count_tokens(result) <= tokens else cap_tokens(result, tokens)
+    return (result if fits(result, tokens) else cap_tokens(result, tokens)), lo
 
 
-def _header(n_files: int, facts: ProjectFacts, file_ranks: dict[str, float], budget: int) -> str:
-    lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
-    if facts.entry_points:
-        shown = facts.entry_points[:MAX_ENTRY_POINTS]
-        more = len(facts.entry_points) - len(shown)
-        lines.append("Entry points: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
-    if facts.configs:
-        shown = facts.configs[:MAX_CONFIGS]
-        more = len(facts.configs) - len(shown)
-        lines.append("Config files: " + ", ".join(shown) + (f", +{more} more" if more > 0 else ""))
-    if facts.tests:
-        lines.append("Tests → modules they import:")
-        # The tests of the most central modules first.
-        order = sorted(facts.tests, key=lambda t: (-max(file_ranks.get(m, 0.0) for m in facts.tests[t]), t))
-        used = count_tokens("\n".join(lines))
-        for i, test in enumerate(order):
-            line = f"  {test} → {', '.join(facts.tests[test])}"
-            cost = count_tokens(line) + 1
-            if used + cost > budget:
-                lines.append(f"  (+{len(order) - i} more test files)")
-                break
-            lines.append(line)
-            used += cost
-    return "\n".join(lines) + "\n\n"
+def _test_order(module: str, test: str, imports: int) -> tuple:
+    """The tests of a module that are most surely about it first: test_<its
+    name>, then those of its package, then those importing the fewest modules."""
+    stem = posixpath.basename(module).rsplit(".", 1)[0]
+    package = posixpath.dirname(module)
+    return (posixpath.basename(test).rsplit(".", 1)[0] != f"test_{stem}", not test.startswith(package + "/"), imports, test)
 
 
-def _body(entries: list[RankedDef | str], summaries: dict[str, FileSummary], files_by_rank: list[str]) -> str:
+def fits(text: str, tokens: int) -> bool:
+    return len(text.encode()) <= tokens or count_tokens(text) <= tokens
+
+
+def _header(n_files: int, facts: ProjectFacts, budget: int) -> str:
+    """The header, with as many entry points and config files as fit `budget`."""
+    entry_points = list(dict.fromkeys(facts.entry_points))
+    # CI workflows as one folder: their names say little.
+    workflows = [c for c in facts.configs if c.startswith(".github/workflows/")]
+    configs = [c for c in facts.configs if c not in workflows]
+    if workflows:
+        configs.append(f".github/workflows/ ({len(workflows)} files)")
+    configs.sort(key=lambda c: (c.count("/"), c))  # the project's own before its parts
+    text = ""
+    for share in (1.0, 0.5, 0.25, 0.0):
+        lines = [f"Repository map: {n_files} source files, the most used first; signatures only (read a file for its body)."]
+        lines += _listed("Entry points: ", "; ", entry_points, int(MAX_ENTRY_POINTS * share))
+        lines += _listed("Config files: ", ", ", configs, int(MAX_CONFIGS * share))
+        text = "\n".join(lines) + "\n\n"
+        if fits(text, budget):
+            break
+    return text
+
+
+def _listed(title: str, sep: str, items: list[str], most: int) -> list[str]:
+    if not items or not most:
+        return []
+    more = f"{sep}+{len(items) - most} more" if len(items) > most else ""
+    return [title + sep.join(items[:most]) + more]
+
+
+def _body(
+    entries: list[RankedDef], summaries: dict[str, FileSummary], files_by_rank: list[str], tests: dict[str, list[str]]
+) -> str:
     chosen: dict[str, set[int]] = {}
-    listed: list[str] = []  # files shown by name only
-    for entry in entries:
-        if isinstance(entry, str):
-            if entry not in chosen:
-                listed.append(entry)
+    named: set[str] = set()
+    for _, path, index in entries:
+        if index < 0:
+            named.add(path)
         else:
-            _, path, index = entry
             chosen.setdefault(path, set()).add(index)
+    listed = [f for f in files_by_rank if f in named and f not in chosen]  # files shown by name only
     lines = []
     for path in files_by_rank:  # most central file first
         if path not in chosen:
             continue
         lines.append(f"{path}:")
+        if path in tests:
+            named_tests = tests[path][:MAX_TESTS]
+            more = f", +{len(tests[path]) - MAX_TESTS} more" if len(tests[path]) > MAX_TESTS else ""
+            lines.append(f"  (tested by {', '.join(named_tests)}{more})")
         lines.extend(_outline(summaries[path], chosen[path]))
     if listed:
         lines.append("Other files: " + ", ".join(listed))

@@ -24,7 +24,7 @@ from agent.repomap.tags import FileSummary, language_of, summarize
 
 # Bump when summaries change (layout or extraction rules); marshal's format
 # is tied to the Python version.
-CACHE_VERSION = f"3/py{sys.version_info[0]}.{sys.version_info[1]}"
+CACHE_VERSION = f"4/py{sys.version_info[0]}.{sys.version_info[1]}"
 PARALLEL_FROM = 200  # files to parse before a process pool pays for itself
 RACY_SECONDS = 2  # a file changed this recently may change again within one mtime tick
 
@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_key ON files (key);
 CREATE TABLE IF NOT EXISTS ranks (root TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS maps (key TEXT PRIMARY KEY, text TEXT NOT NULL, made REAL NOT NULL);
 """
+MAX_MAPS = 64  # rendered maps kept: a few focuses for each of a few trees
 
 
 def cache_file() -> Path:
@@ -63,7 +65,7 @@ def _prepare(db: sqlite3.Connection) -> None:
     row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     if row is None or row[0] != CACHE_VERSION:
         with db:
-            for table in ("summaries", "files", "ranks"):
+            for table in ("summaries", "files", "ranks", "maps"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (CACHE_VERSION,))
 
@@ -74,6 +76,8 @@ class SummaryStore:
     def __init__(self, root: Path, cache: Path | None = None) -> None:
         self.root = root.resolve()
         self.db = _connect(cache or cache_file())
+        self._keys: dict[str, str] = {}
+        self._sources: dict[str, bytes] = {}
 
     def __enter__(self) -> "SummaryStore":
         return self
@@ -81,16 +85,30 @@ class SummaryStore:
     def __exit__(self, *exc: object) -> None:
         self.db.close()
 
-    def summaries(self, paths: list[str]) -> dict[str, FileSummary]:
-        """The summary of every source file in `paths` (root-relative)."""
-        root, db = self.root, self.db
+    def content_keys(self, paths: list[str]) -> dict[str, str]:
+        """Each source file's cache key ("lang:sha1") among `paths` (root-relative):
+        what its summary, and so the map, depends on."""
         known = {
             path: (mtime, size, key)
-            for path, mtime, size, key in db.execute(
-                "SELECT path, mtime_ns, size, key FROM files WHERE root = ?", (str(root),)
+            for path, mtime, size, key in self.db.execute(
+                "SELECT path, mtime_ns, size, key FROM files WHERE root = ?", (str(self.root),)
             )
         }
-        keys, sources, stat_rows = _content_keys(root, paths, known)
+        self._keys, self._sources, stat_rows = _content_keys(self.root, paths, known)
+        gone = [(str(self.root), p) for p in known if p not in self._keys]
+        if stat_rows or gone:  # kept now: a map from the map cache never loads the summaries
+            _save(self.db, stat_rows, {}, gone)
+        return self._keys
+
+    def summaries(self, paths: list[str]) -> dict[str, FileSummary]:
+        """The summary of every source file in `paths` (root-relative)."""
+        self.content_keys(paths)
+        return self.load()
+
+    def load(self) -> dict[str, FileSummary]:
+        """The summaries of the files `content_keys` was last given."""
+        root, db = self.root, self.db
+        keys, sources = self._keys, self._sources
         found = _fetch(db, set(keys.values()))
         todo = [p for p, k in keys.items() if k not in found]
         for path in todo:  # a summary gone from under a trusted stat (another process reset the cache)
@@ -99,9 +117,8 @@ class SummaryStore:
         parsed = _parse_all([(sources[p], keys[p].split(":", 1)[0]) for p in todo])
         new = {keys[p]: summary for p, summary in zip(todo, parsed)}
         found.update(new)
-        gone = [(str(root), p) for p in known if p not in keys]
-        if stat_rows or new or gone:
-            _save(db, stat_rows, new, gone)
+        if new:
+            _save(db, [], new, [])
         return {p: found[k] for p, k in keys.items()}
 
     def last_ranks(self) -> dict[str, float]:
@@ -112,6 +129,20 @@ class SummaryStore:
             "SELECT data FROM ranks ORDER BY root = ? DESC, rowid DESC LIMIT 1", (str(self.root),)
         ).fetchone()
         return marshal.loads(row[0]) if row else {}
+
+    def cached_map(self, key: str) -> str | None:
+        row = self.db.execute("SELECT text FROM maps WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def keep_map(self, key: str, text: str) -> None:
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO maps VALUES (?, ?, ?)", (key, text, time.time()))
+                self.db.execute(
+                    "DELETE FROM maps WHERE key NOT IN (SELECT key FROM maps ORDER BY made DESC LIMIT ?)", (MAX_MAPS,)
+                )
+        except sqlite3.Error:
+            pass  # the next run ranks again
 
     def keep_ranks(self, ranks: dict[str, float]) -> None:
         try:
