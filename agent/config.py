@@ -46,6 +46,9 @@ class Settings:
     verbosity: str | None = None  # low | medium | high (Responses API text.verbosity)
     temperature: float | None = None
     max_output_tokens: int | None = None  # per request
+    reasoning: bool | None = None  # send reasoning parameters (Responses); None: per model, refusals remembered
+    reasoning_content: bool = False  # send reasoning back on assistant messages (Chat; DeepSeek needs it)
+    headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
 

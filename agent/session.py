@@ -164,7 +164,7 @@ class Session:
     def _make_client(self, model: str) -> "ModelClient":
         from agent.model import client_for
 
-        return client_for(self.settings, model=model,
+        return client_for(self.settings, model=model, cache_key=self.run_id,
                           on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)))
 
     def switch_model(self, model: str) -> None:
