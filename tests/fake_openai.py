@@ -93,6 +93,53 @@ def cut(text: str = "partial answer ") -> Turn:
     return {**reply(text), "cut": True}
 
 
+# --------------------------------------------------------------------------- quirks of real servers
+#
+# What Ollama, vLLM, llama.cpp and friends really send, one helper per quirk.
+# Quirk keys on a turn (Chat wire unless noted): "finish" (the finish_reason
+# sent, e.g. "length"), "index_restart" (every parallel call streamed at
+# index 0, each with its own id, as vLLM and lmdeploy do), "empty_choices"
+# (`choices: []`), "no_finish" (a stream that ends with [DONE] and no
+# finish_reason), "no_usage" (no usage at all), "stream_error" (an error
+# object sent inside a 200 stream after the first chunks; both wires).
+
+
+def quirk(turn: Turn, **quirks: Any) -> Turn:
+    """`turn` with quirk keys, e.g. `quirk(call("edit_file", {...}), finish="length")`."""
+    return {**turn, **quirks}
+
+
+def hermes_call(name: str, arguments: dict[str, Any], before: str = "") -> Turn:
+    """A tool call written as text in Hermes / Qwen style."""
+    body = json.dumps({"name": name, "arguments": arguments})
+    return text(f"{before}<tool_call>\n{body}\n</tool_call>")
+
+
+def fenced_call(name: str, arguments: dict[str, Any], key: str = "arguments") -> Turn:
+    """A tool call written as a ```json block (ollama/ollama#11185)."""
+    return text("```json\n" + json.dumps({"name": name, key: arguments}, indent=2) + "\n```")
+
+
+def fenced_arguments(name: str, arguments: dict[str, Any]) -> Turn:
+    """A real tool call whose arguments string is wrapped in ```json fences."""
+    return call(name, "```json\n" + json.dumps(arguments) + "\n```")
+
+
+def vllm_overflow(limit: int = 4096) -> Turn:
+    """vLLM's answer to a conversation longer than max_model_len (top-level error object)."""
+    message = (f"This model's maximum context length is {limit} tokens. However, you requested {limit + 1024} "
+               f"tokens ({limit} in the messages, 1024 in the completion). Please reduce the length of the "
+               "messages or completion.")
+    return error(400, {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400})
+
+
+def llamacpp_overflow(n_ctx: int = 4096) -> Turn:
+    """llama-server's answer to a prompt longer than its context (-c)."""
+    return error(400, {"error": {"code": 400, "message": "the request exceeds the available context size, try "
+                                 "increasing it", "type": "exceed_context_size_error",
+                                 "n_prompt_tokens": n_ctx + 500, "n_ctx": n_ctx}})
+
+
 def first_user_text(request: dict[str, Any]) -> str:
     """The text of the first user message of a chat or responses request."""
     items = request.get("messages") or request.get("input") or []
@@ -386,7 +433,10 @@ class _ChatWire:
         self.model = request.get("model", "fake-model")
         self.id = f"chatcmpl-{next(fake._ids)}"
         self.include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        self.finish = "tool_calls" if turn["calls"] else "stop"
+        self.finish = turn.get("finish") or ("tool_calls" if turn["calls"] else "stop")
+        if turn.get("no_finish"):
+            self.finish = None
+        self.with_usage = not turn.get("no_usage")
 
     def _usage(self) -> dict[str, Any]:
         u = self.turn["usage"]
@@ -407,7 +457,8 @@ class _ChatWire:
                 for c in self.turn["calls"]
             ]
         choice = {"index": 0, "message": message, "finish_reason": self.finish, "logprobs": None}
-        return {**self._head("chat.completion"), "choices": [choice], "usage": self._usage()}
+        body = {**self._head("chat.completion"), "choices": [] if self.turn.get("empty_choices") else [choice]}
+        return {**body, "usage": self._usage()} if self.with_usage else body
 
     def _head(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": int(time.time()), "model": self.model}
@@ -417,18 +468,27 @@ class _ChatWire:
         return None, json.dumps({**self._head("chat.completion.chunk"), "choices": [choice]})
 
     def events(self) -> Iterator[tuple[str | None, str]]:
+        if self.turn.get("empty_choices"):
+            yield None, json.dumps({**self._head("chat.completion.chunk"), "choices": [], "usage": self._usage()})
+            yield None, "[DONE]"
+            return
         yield self._chunk({"role": "assistant", "content": ""})
+        if self.turn.get("stream_error"):
+            yield None, json.dumps({"error": {"message": self.turn["stream_error"], "type": "BadRequestError",
+                                              "code": 400}})
+            return
         for piece in _words(self.turn["reasoning"]):
             yield self._chunk({"reasoning_content": piece})
         for piece in _words(self.turn["text"]):
             yield self._chunk({"content": piece})
-        for index, c in enumerate(self.turn["calls"]):
+        for position, c in enumerate(self.turn["calls"]):
+            index = 0 if self.turn.get("index_restart") else position
             head = {"index": index, "id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": ""}}
             yield self._chunk({"tool_calls": [head]})
             for piece in _thirds(c["arguments"]):
                 yield self._chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         yield self._chunk({}, self.finish)
-        if self.include_usage:
+        if self.include_usage and self.with_usage:
             yield None, json.dumps({**self._head("chat.completion.chunk"), "choices": [], "usage": self._usage()})
         yield None, "[DONE]"
 
@@ -510,6 +570,9 @@ class _ResponsesWire:
 
         yield event("response.created", response=self._response(done=False))
         yield event("response.in_progress", response=self._response(done=False))
+        if self.turn.get("stream_error"):
+            yield event("error", code=None, message=self.turn["stream_error"], param=None)
+            return
         for index, item in enumerate(self.items):
             where = {"item_id": item["id"], "output_index": index}
             yield event("response.output_item.added", output_index=index, item=_in_progress(item))
