@@ -125,6 +125,14 @@ def fenced_arguments(name: str, arguments: dict[str, Any]) -> Turn:
     return call(name, "```json\n" + json.dumps(arguments) + "\n```")
 
 
+def output(*parts: Turn) -> Turn:
+    """A Responses turn whose output items come in exactly this order, each
+    part a turn: `reply(reasoning=...)` a reasoning item, `text()` a message,
+    `call(..., id=...)` a function call (ids must be given)."""
+    calls = [c for part in parts for c in part.get("calls", [])]
+    return {**reply(), "calls": calls, "output": list(parts)}
+
+
 def vllm_overflow(limit: int = 4096) -> Turn:
     """vLLM's answer to a conversation longer than max_model_len (top-level error object)."""
     message = (f"This model's maximum context length is {limit} tokens. However, you requested {limit + 1024} "
@@ -503,23 +511,28 @@ class _ResponsesWire:
         self.items = self._items()
 
     def _items(self) -> list[dict[str, Any]]:
+        if self.turn.get("output"):
+            return [item for part in self.turn["output"] for item in self._items_of({**reply(), **part})]
+        return self._items_of(self.turn)
+
+    def _items_of(self, turn: Turn) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        if self.turn["reasoning"]:
+        if turn["reasoning"]:
             items.append({
                 "id": self.fake._item_id("rs"),
                 "type": "reasoning",
-                "summary": [{"type": "summary_text", "text": self.turn["reasoning"]}],
-                "encrypted_content": f"enc:{self.turn['reasoning']}",
+                "summary": [{"type": "summary_text", "text": turn["reasoning"]}],
+                "encrypted_content": f"enc:{turn['reasoning']}",
             })
-        if self.turn["text"]:
+        if turn["text"]:
             items.append({
                 "id": self.fake._item_id("msg"),
                 "type": "message",
                 "role": "assistant",
                 "status": "completed",
-                "content": [{"type": "output_text", "text": self.turn["text"], "annotations": [], "logprobs": []}],
+                "content": [{"type": "output_text", "text": turn["text"], "annotations": [], "logprobs": []}],
             })
-        for c in self.turn["calls"]:
+        for c in turn["calls"]:
             items.append({
                 "id": self.fake._item_id("fc"),
                 "type": "function_call",

@@ -9,15 +9,19 @@ import json
 import pytest
 
 from agent.messages import Message, ToolCall
-from agent.model import CONTEXT_OVERFLOW, ModelError, make_client
+from agent.model import CONTEXT_OVERFLOW, ModelError, RequestOptions, make_client
 from agent.model_chat import TRUNCATED
+from agent.model_responses import _refused_reasoning
+from tests.conftest import make_repo, run_cli
 from tests.fake_openai import (
     FakeOpenAI,
     call,
     fenced_arguments,
     fenced_call,
     hermes_call,
+    error,
     llamacpp_overflow,
+    output,
     quirk,
     reply,
     text,
@@ -167,3 +171,89 @@ def test_reasoning_content_goes_back_only_where_the_provider_needs_it(stream):
             ask(client, [Message("user", "go"), result.message, Message("tool", "x", tool_call_id="c1")])
         assistant = server.model_requests[1]["messages"][2]
         assert assistant.get("reasoning_content") == ("Need a.py" if send_back else None)
+
+
+# --------------------------------------------------------------------------- Responses API
+
+
+def responses(server: FakeOpenAI, stream: bool, model: str = "gpt-6.2-sol", **kw):
+    return make_client(model=model, base_url=server.base_url, api_key="k", api="responses", stream=stream, **kw)
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_output_items_are_replayed_in_their_order_with_their_ids(stream):
+    turn = output(reply(reasoning="A"), call("read_file", {"path": "a.py"}, id="c1"), reply(reasoning="B"),
+                  text("Reading both."), call("read_file", {"path": "b.py"}, id="c2"))
+    with FakeOpenAI([turn, text("ok")]) as server:
+        client = responses(server, stream)  # an unknown name: reasoning is asked for all the same
+        result, _, _ = ask(client)
+        ask(client, [Message("user", "go"), result.message, Message("tool", "1", tool_call_id="c1"),
+                     Message("tool", "2", tool_call_id="c2")])
+    sent = server.model_requests[1]["input"][1:6]
+    returned = server.model_requests and result.raw["output"]
+    assert [(i["type"], i["id"]) for i in sent] == [(i["type"], i["id"]) for i in returned]
+    assert [i["type"] for i in sent] == ["reasoning", "function_call", "reasoning", "message", "function_call"]
+    assert [i.get("encrypted_content") for i in sent[::2]] == ["enc:A", "enc:B", None]
+    assert server.model_requests[0]["include"] == ["reasoning.encrypted_content"]
+
+
+def test_a_model_that_refuses_reasoning_is_asked_once_then_remembered():
+    refusal = error(400, {"error": {"message": "Unsupported parameter: 'reasoning.effort' is not supported with "
+                                    "this model.", "type": "invalid_request_error", "code": "unsupported_parameter",
+                                    "param": "reasoning.effort"}})
+    notices: list[str] = []
+    with FakeOpenAI([refusal, text("one"), text("two")]) as server:
+        client = responses(server, True, model="plain-model", options=RequestOptions(reasoning_effort="high"),
+                           on_retry=lambda a, d, reason: notices.append(reason))
+        assert ask(client)[0].message.content == "one"
+        again = responses(server, True, model="plain-model")  # a new client of the same run remembers
+        assert ask(again)[0].message.content == "two"
+    first, second, third = server.model_requests
+    assert first["reasoning"] == {"effort": "high", "summary": "auto"} and "include" in first
+    assert "reasoning" not in second and "include" not in second and "include" not in third
+    assert len(notices) == 1 and "does not take reasoning" in notices[0]
+    _refused_reasoning.clear()
+
+
+def test_reasoning_can_be_switched_off_by_the_user():
+    with FakeOpenAI([text("ok")]) as server:
+        ask(responses(server, False, model="gpt-5.2-codex", options=RequestOptions(reasoning=False)))
+    assert "include" not in server.model_requests[0] and "reasoning" not in server.model_requests[0]
+
+
+# --------------------------------------------------------------------------- through the real CLI
+
+CALC_BUG = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def test_a_session_full_of_quirks_ends_with_the_fix(tmp_path):
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG, "tests/test_calc.py": CALC_TEST})
+    both = reply("", [call("read_file", {"path": "calc.py"}, id="r1"),
+                      call("read_file", {"path": "tests/test_calc.py"}, id="r2")])
+    script = [
+        hermes_call("read_file", {"path": "calc.py"}, before="Reading first.\n"),
+        quirk(call("write_file", '{"path": "calc.py", "content": "def add(a, b):\\n    return a +'), finish="length"),
+        quirk(both, index_restart=True),
+        vllm_overflow(),
+        text("Summary: add() subtracts; the fix is a + b."),
+        fenced_arguments("edit_file", {"path": "calc.py", "old": "a - b", "new": "a + b"}),
+        quirk(text("x"), empty_choices=True),
+        quirk(text("<think>Tests should pass now.</think>Fixed add()."), no_usage=True),
+    ]
+    with FakeOpenAI(script) as server:
+        result = run_cli(["fix add", "--base-url", server.base_url, "--model", "qwen3:8b", "--api", "chat",
+                          "--apply"], repo)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert server.remaining() == 0 and server.errors == []
+    requests = server.model_requests
+    for request in requests:  # nothing malformed ever goes back
+        for message in request["messages"]:
+            for c in message.get("tool_calls") or []:
+                json.loads(c["function"]["arguments"])
+            assert "<tool_call>" not in (message.get("content") or "") or message["role"] == "tool"
+    after_cut = [m for m in requests[2]["messages"] if m["role"] == "tool"][-1]["content"]
+    assert "cut off" in after_cut and "smaller" in after_cut
+    assert "Summary: add() subtracts" in json.dumps(requests[5]["messages"])  # compacted, then retried
+    assert "as text" in result.stderr + result.stdout
