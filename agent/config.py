@@ -12,7 +12,8 @@ from typing import Any
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
-REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory")
+REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory", "provider",
+                  "providers", "headers")
 
 
 @dataclass
@@ -86,9 +87,13 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
                 setattr(settings, key, value)
                 settings.sources[key] = source
 
+    providers: dict[str, Any] = {}  # [providers.NAME] tables: the user's config only
     for path in (user_config_path(), repo / REPO_CONFIG):
         if path.is_file():
-            merge(_read_toml(path), str(path))
+            data = _read_toml(path)
+            if path.name != REPO_CONFIG:
+                providers = data.get("providers") or {}
+            merge(data, str(path))
     merge(
         {
             "api_key": env.get("OPENAI_API_KEY"),
@@ -98,6 +103,13 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
         "environment",
     )
     merge(flags or {}, "flag")
+    if settings.provider:
+        from agent.providers import ProviderError, apply_provider
+
+        try:
+            apply_provider(settings, providers, env)
+        except ProviderError as exc:
+            raise ConfigError(str(exc)) from exc
     return settings
 
 
