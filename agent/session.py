@@ -126,6 +126,8 @@ class Session:
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
+        if self.window_notice:
+            self.bus(Notice(self.window_notice))
 
     def _working_copy(self, copying: "Future[Workspace]") -> tuple[Workspace, Runner]:
         try:
@@ -172,6 +174,8 @@ class Session:
         self.client = self.agent.client = self._make_client(model)
         self.settings.model = model
         self.limits.context_window = self._window()
+        if self.window_notice:
+            self.bus(Notice(self.window_notice))
 
     # -- running -------------------------------------------------------------
 
@@ -206,10 +210,11 @@ class Session:
         )
 
     def _window(self) -> int:
-        """The configured context window, else the current model's."""
-        from agent.tokens import context_window
+        """The configured context window, else what the server says, else the current model's."""
+        from agent.model_window import window_for
 
-        return self.settings.context_window or context_window(self.settings.model)
+        window, self.window_notice = window_for(self.settings, self.settings.model)
+        return window
 
     def _instructions(self) -> str:
         """The stable prefix of every request: built once per session so

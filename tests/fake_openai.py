@@ -35,6 +35,7 @@ Turn = dict[str, Any]
 ScriptItem = Turn | Callable[[dict[str, Any]], Turn]
 
 EXHAUSTED = "fake server: script exhausted"
+INFO_PATHS = ("/props", "/api/version", "/api/ps", "/api/show")
 
 
 # --------------------------------------------------------------------------- turns
@@ -190,8 +191,9 @@ class FakeOpenAI:
         script: list[ScriptItem] | dict[str, list[ScriptItem]] | None = None,
         *,
         key: Callable[[dict[str, Any]], str] | None = None,
-        models: list[str] | None = None,
+        models: list[str | dict[str, Any]] | None = None,
         port: int = 0,
+        server_info: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(script, dict):
             self._scripts = {k: list(v) for k, v in script.items()}
@@ -200,6 +202,10 @@ class FakeOpenAI:
             self._scripts = {"": list(script or [])}
             self._key = key or (lambda _request: "")
         self.models = models or ["fake-model"]
+        # What the server tells about itself beyond the OpenAI API, by path:
+        # llama.cpp's "/props", Ollama's "/api/version", "/api/ps", "/api/show".
+        # Unset ones answer 404 without counting as a problem (clients probe them).
+        self.server_info = server_info or {}
         self.requests: list[dict[str, Any]] = []
         # Problems the server met (exhausted script, unknown key or path,
         # a callable turn that raised): a test can assert this stays empty.
@@ -313,8 +319,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.fake._record(self.path, self._headers(), {})
         if self.path.rstrip("/") == "/v1/models":
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
+            data = [{"object": "model", "created": 0, "owned_by": "fake", **(m if isinstance(m, dict) else {"id": m})}
+                    for m in self.fake.models]
             self._send_json(200, {"object": "list", "data": data})
+        else:
+            self._server_info()
+
+    def _server_info(self) -> None:
+        path = self.path.split("?")[0]
+        if path in self.fake.server_info:
+            self._send_json(200, self.fake.server_info[path])
+        elif path in INFO_PATHS:
+            self._send_json(404, {"error": "not found"})
         else:
             self._not_found()
 
@@ -328,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = self.fake._record(self.path, self._headers(), body)
         wire = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(self.path.split("?")[0])
         if wire is None:
-            self._not_found()
+            self._server_info()
             return
         self._answer(wire, request, self.fake._next_turn(request))
 

@@ -87,3 +87,35 @@ def test_a_repository_cannot_pick_the_provider_or_its_tables(tmp_path: Path) -> 
         'provider = "evil"\nheaders = {X = "y"}\n[providers.evil]\nbase_url = "http://evil.example/v1"\n')
     settings = load_settings(tmp_path, {}, env={"OPENAI_API_KEY": OPENAI_SECRET})
     assert settings.provider is None and settings.base_url is None and settings.headers == {}
+
+
+# --------------------------------------------------------------------------- the window the server runs
+
+
+@pytest.mark.parametrize("info,models,window", [
+    ({}, [{"id": "qwen3:8b", "max_model_len": 6144}], 6144),  # vLLM
+    ({"/props": {"default_generation_settings": {"n_ctx": 5120}}}, ["qwen3:8b"], 5120),  # llama.cpp
+    ({"/api/version": {"version": "0.9.0"}, "/api/ps": {"models": [{"name": "qwen3:8b", "context_length": 3072}]}},
+     ["qwen3:8b"], 3072),  # Ollama, model loaded
+    ({"/api/version": {"version": "0.9.0"}, "/api/show": {"parameters": "temperature 0.7\nnum_ctx 12288"}},
+     ["qwen3:8b"], 12288),  # Ollama, num_ctx set in the Modelfile
+    ({"/api/version": {"version": "0.9.0"}}, ["qwen3:8b"], 4096),  # Ollama's default
+], ids=["vllm", "llama.cpp", "ollama-ps", "ollama-show", "ollama-default"])
+def test_the_window_is_asked_from_the_server(tmp_path: Path, info, models, window) -> None:
+    from agent.model_window import window_for
+
+    with FakeOpenAI([], models=models, server_info=info) as server:
+        settings = load_settings(tmp_path, {"base_url": server.base_url, "model": "qwen3:8b"}, env={})
+        assert window_for(settings, "qwen3:8b") == (window, None)
+    assert server.errors == []
+
+
+def test_a_guessed_window_is_said_and_the_flag_wins(repo: Path, tmp_path: Path) -> None:
+    from agent.model_window import window_for
+
+    with FakeOpenAI(script()) as server:
+        result = run_cli(["fix add", "--base-url", server.base_url, "--model", "mystery-7b", "--no-apply"], repo)
+        settings = load_settings(tmp_path, {"base_url": server.base_url, "context_window": 2048}, env={})
+        assert window_for(settings, "mystery-7b") == (2048, None)
+    assert result.returncode == 0, result.stderr
+    assert "context window of 'mystery-7b' is unknown; assuming 32,000 tokens" in result.stderr + result.stdout
