@@ -52,10 +52,12 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
+    # Problems in the config files worth a line on stderr (e.g. an unknown key).
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """Settings as shown to people: the key masked."""
-        shown = {k: v for k, v in asdict(self).items() if k != "sources"}
+        shown = {k: v for k, v in asdict(self).items() if k not in ("sources", "warnings")}
         shown["api_key"] = mask_key(self.api_key)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in shown.items()}
 
@@ -76,7 +78,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     """Merge every source; flags whose value is None count as not given."""
     env = os.environ if env is None else env
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"sources"}
+    known = {f.name for f in fields(Settings)} - {"sources", "warnings"}
 
     def merge(values: dict[str, Any], source: str) -> None:
         for key, value in values.items():
@@ -93,6 +95,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
             data = _read_toml(path)
             if path.name != REPO_CONFIG:
                 providers = data.get("providers") or {}
+            settings.warnings += _unknown_keys(data, known, path)
             merge(data, str(path))
     merge(
         {
@@ -124,6 +127,20 @@ def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
         if key in saved and settings.sources.get(key) != "flag":
             setattr(settings, key, saved[key])
             settings.sources[key] = "saved session"
+
+
+def _unknown_keys(data: dict[str, Any], known: set[str], path: Path) -> list[str]:
+    """One line per key of a config file that no setting reads: a typo must not pass in silence."""
+    import difflib
+
+    lines = []
+    for key in data:
+        name = key.replace("-", "_")
+        if name in known or name in ("providers", *REPO_FORBIDDEN):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        lines.append(f"{path}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return lines
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

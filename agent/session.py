@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from agent.model import ModelClient
 
 
+MAP_SHARE = 8  # the repository map takes at most 1/8 of the context window
+
+
 def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
     """Build the repo map in another process: it is CPU work that would
     otherwise hold the GIL against the SDK import and the git work."""
@@ -240,10 +243,19 @@ class Session:
         return self.workspace.root / inside
 
     def _repo_map_result(self) -> str:
+        from agent.tokens import cap_tokens, count_tokens
+
         try:
-            return self._repo_map.result()
+            text = self._repo_map.result()
         except Exception as exc:  # e.g. the map's process died
             return f"(no repository map: {type(exc).__name__}: {exc})"
+        # A small window (a local server's 4,096 tokens) must leave room for the conversation.
+        budget = self.limits.context_window // MAP_SHARE
+        if count_tokens(text) > budget:
+            self.bus(Notice(f"the model's context window is {self.limits.context_window:,} tokens: "
+                            f"the repository map is cut to {budget:,} tokens"))
+            return cap_tokens(text, budget)
+        return text
 
     # -- the result ----------------------------------------------------------
 

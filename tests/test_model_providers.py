@@ -119,3 +119,27 @@ def test_a_guessed_window_is_said_and_the_flag_wins(repo: Path, tmp_path: Path) 
         assert window_for(settings, "mystery-7b") == (2048, None)
     assert result.returncode == 0, result.stderr
     assert "context window of 'mystery-7b' is unknown; assuming 32,000 tokens" in result.stderr + result.stdout
+
+
+def test_a_small_window_shrinks_the_repository_map(tmp_path: Path) -> None:
+    files = {f"pkg/mod{i}.py": "".join(f"def function_{i}_{j}(value):\n    return value + {j}\n\n\n" for j in range(30))
+             for i in range(12)}
+    repo = make_repo(tmp_path / "big", {**files, "calc.py": "def add(a, b):\n    return a - b\n"})
+    runs = {}
+    for window in ("2000", "200000"):
+        with FakeOpenAI(script()) as server:
+            result = run_cli(["fix add", "--base-url", server.base_url, "--model", "m", "--context-window", window,
+                              "--no-apply"], repo)
+        assert result.returncode == 0, result.stderr
+        runs[window] = (result.stderr + result.stdout, server.model_requests[0]["messages"][0]["content"])
+    assert "the repository map is cut to 250 tokens" in runs["2000"][0]
+    assert "repository map is cut" not in runs["200000"][0]
+    assert len(runs["2000"][1]) < len(runs["200000"][1])
+
+
+def test_unknown_config_keys_are_warned_about_with_the_closest_name(repo: Path) -> None:
+    write_user_config('modle = "x"\nmax_output_tokens = 100\ntemprature = 0.2\n')
+    result = run_cli(["config"], repo)
+    assert "unknown key 'modle' (did you mean 'model'?)" in result.stderr
+    assert "unknown key 'temprature' (did you mean 'temperature'?)" in result.stderr
+    assert "max_output_tokens" not in result.stderr
