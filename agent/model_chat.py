@@ -25,11 +25,7 @@ from agent.model import (
     dump,
     is_openai,
 )
-from agent.tool_text import repair_arguments, sendable_arguments, split_think, text_tool_calls
-
-TRUNCATED = ("not executed: your reply was cut off at the output-token limit (finish_reason \"length\") "
-             "while writing this call, so its arguments are incomplete. Make smaller changes: one edit or "
-             "a short file per call.")
+from agent.tool_text import sendable_arguments, settle_calls, split_think, text_tool_calls
 
 
 class ChatClient(OpenAIClient):
@@ -102,15 +98,7 @@ class ChatClient(OpenAIClient):
             calls = [ToolCall(f"call_{secrets.token_hex(6)}", name, args) for name, args in found]
             if found:
                 reply.notices.append(f"the model wrote {len(found)} tool call(s) as text; running them as calls")
-        for call in calls:
-            repaired = repair_arguments(call.arguments)
-            if repaired is not None and repaired != call.arguments:
-                reply.notices.append(f"repaired the arguments of {call.name} (code fences or a trailing comma)")
-                call.arguments = repaired
-            if finish == "length":
-                call.refusal = TRUNCATED
-        if finish == "length" and calls:
-            reply.notices.append("the reply was cut off at the output-token limit mid-call; the call was not run")
+        reply.notices += settle_calls(calls, truncated=finish == "length")
         if not calls and not content.strip():
             raise Retryable(ModelError(f"{self.base_url} sent an empty reply (finish_reason {finish!r})", "server"))
         items = [{"type": "reasoning_content", "text": reasoning}] if reasoning else []

@@ -8,6 +8,7 @@ from typing import Any
 import openai
 
 from agent.messages import Message, ModelReply, ToolCall, Usage
+from agent.tool_text import sendable_arguments, settle_calls
 from agent.model import (
     CONTEXT_OVERFLOW,
     ModelError,
@@ -121,7 +122,7 @@ class ResponsesClient(OpenAIClient):
 
     def _send(self, params: dict[str, Any], on_text: TextCallback, on_reasoning: TextCallback) -> ModelReply:
         if not self.stream:
-            return announce(parse_response(self.sdk.responses.create(**params)), on_text, on_reasoning)
+            return announce(self._settle(self.sdk.responses.create(**params)), on_text, on_reasoning)
         final = None
         stream = self.sdk.responses.create(**params, stream=True)
         for event in stream:
@@ -141,7 +142,19 @@ class ResponsesClient(OpenAIClient):
                 raise _stream_failure(event.code, event.message)
         if final is None:
             raise self._ended_early(stream)
-        return parse_response(final)
+        return self._settle(final)
+
+    def _settle(self, response: Any) -> ModelReply:
+        """The reply as the loop may trust it: arguments repaired where
+        unambiguous, calls of a reply cut by max_output_tokens refused; an
+        empty reply is a server failure, not an answer."""
+        reply = parse_response(response)
+        incomplete = response.status == "incomplete"
+        reply.notices += settle_calls(reply.message.tool_calls, truncated=incomplete)
+        if not reply.message.tool_calls and not reply.message.content.strip():
+            status = f"status {response.status!r}" + (" (cut by max_output_tokens)" if incomplete else "")
+            raise Retryable(ModelError(f"{self.base_url} sent an empty reply ({status})", "server"))
+        return reply
 
 
 def _stream_failure(code: str | None, message: str) -> ModelError | Retryable:
@@ -167,7 +180,8 @@ def responses_input(history: list[Message]) -> list[dict[str, Any]]:
             if m.content:
                 items.append({"role": "assistant", "content": m.content})
             for c in m.tool_calls:
-                items.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.arguments})
+                items.append({"type": "function_call", "call_id": c.id, "name": c.name,
+                              "arguments": sendable_arguments(c.arguments)})
     return items
 
 
@@ -185,7 +199,7 @@ def _replayed(m: Message) -> list[dict[str, Any]]:
         if item.get("type") == "function_call":
             if item.get("call_id") not in arguments:
                 continue
-            item = {**item, "arguments": arguments[item["call_id"]]}
+            item = {**item, "arguments": sendable_arguments(arguments[item["call_id"]])}
         items.append(item)
     return items
 

@@ -16,6 +16,11 @@ import json
 import re
 from typing import Any
 
+from agent.messages import ToolCall
+
+TRUNCATED = ("not executed: your reply was cut off at the output-token limit while writing this call, so its "
+             "arguments are incomplete. Make smaller changes: one edit or a short file per call.")
+
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.S)
@@ -48,6 +53,23 @@ def repair_arguments(raw: str) -> str | None:
         if isinstance(value, dict):
             return raw if i == 0 else json.dumps(value)
     return None
+
+
+def settle_calls(calls: list[ToolCall], truncated: bool) -> list[str]:
+    """Repair the calls' arguments where unambiguous and refuse every call of
+    a reply cut by the output limit (its arguments are incomplete, whatever
+    they parse as). Returns the notices for the transcript."""
+    notices = []
+    for call in calls:
+        repaired = repair_arguments(call.arguments)
+        if repaired is not None and repaired != call.arguments:
+            notices.append(f"repaired the arguments of {call.name} (code fences or a trailing comma)")
+            call.arguments = repaired
+        if truncated:
+            call.refusal = TRUNCATED
+    if truncated and calls:
+        notices.append("the reply was cut off at the output-token limit mid-call; the call was not run")
+    return notices
 
 
 def sendable_arguments(raw: str) -> str:

@@ -98,7 +98,7 @@ def cut(text: str = "partial answer ") -> Turn:
 #
 # What Ollama, vLLM, llama.cpp and friends really send, one helper per quirk.
 # Quirk keys on a turn (Chat wire unless noted): "finish" (the finish_reason
-# sent, e.g. "length"), "index_restart" (every parallel call streamed at
+# sent, e.g. "length"; Responses: "length" makes the response "incomplete"), "index_restart" (every parallel call streamed at
 # index 0, each with its own id, as vLLM and lmdeploy do), "empty_choices"
 # (`choices: []`), "no_finish" (a stream that ends with [DONE] and no
 # finish_reason), "no_usage" (no usage at all), "stream_error" (an error
@@ -524,6 +524,7 @@ class _ResponsesWire:
         self.turn = turn
         self.id = f"resp_{next(fake._ids)}"
         self.created = int(time.time())
+        self.cut_short = turn.get("finish") == "length"  # status "incomplete": max_output_tokens
         self.items = self._items()
 
     def _items(self) -> list[dict[str, Any]]:
@@ -575,7 +576,7 @@ class _ResponsesWire:
             "object": "response",
             "created_at": self.created,
             "model": self.request.get("model", "fake-model"),
-            "status": "completed" if done else "in_progress",
+            "status": ("incomplete" if self.cut_short else "completed") if done else "in_progress",
             "output": self.items if done else [],
             "usage": self._usage() if done else None,
             "instructions": self.request.get("instructions"),
@@ -584,7 +585,7 @@ class _ResponsesWire:
             "parallel_tool_calls": self.request.get("parallel_tool_calls", True),
             "store": self.request.get("store", True),
             "error": None,
-            "incomplete_details": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if done and self.cut_short else None,
             "metadata": {},
         }
 
@@ -627,7 +628,8 @@ class _ResponsesWire:
                     yield event("response.function_call_arguments.delta", **where, delta=piece)
                 yield event("response.function_call_arguments.done", **where, arguments=item["arguments"])
             yield event("response.output_item.done", output_index=index, item=item)
-        yield event("response.completed", response=self._response(done=True))
+        final = "response.incomplete" if self.cut_short else "response.completed"
+        yield event(final, response=self._response(done=True))
 
 
 def _in_progress(item: dict[str, Any]) -> dict[str, Any]:

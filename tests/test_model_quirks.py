@@ -10,7 +10,7 @@ import pytest
 
 from agent.messages import Message, ToolCall
 from agent.model import CONTEXT_OVERFLOW, ModelError, RequestOptions, make_client
-from agent.model_chat import TRUNCATED
+from agent.tool_text import TRUNCATED
 from agent.model_responses import _refused_reasoning
 from tests.conftest import make_repo, run_cli
 from tests.fake_openai import (
@@ -195,6 +195,25 @@ def test_output_items_are_replayed_in_their_order_with_their_ids(stream):
     assert [i["type"] for i in sent] == ["reasoning", "function_call", "reasoning", "message", "function_call"]
     assert [i.get("encrypted_content") for i in sent[::2]] == ["enc:A", "enc:B", None]
     assert server.model_requests[0]["include"] == ["reasoning.encrypted_content"]
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_responses_settle_like_chat(stream):
+    cut_call = quirk(call("write_file", '{"path": "big.py", "content": "def f'), finish="length")
+    script = [fenced_arguments("read_file", {"path": "a.py"}), cut_call, text(""), text("real answer")]
+    retries: list[str] = []
+    with FakeOpenAI(script) as server:
+        client = responses(server, stream, on_retry=lambda a, d, reason: retries.append(reason))
+        client.sleep = lambda _delay: None
+        fenced, _, _ = ask(client)
+        cut, _, _ = ask(client)
+        history = [Message("user", "go"), cut.message, Message("tool", TRUNCATED, tool_call_id=cut.message.tool_calls[0].id)]
+        answer, _, _ = ask(client, history)
+    assert json.loads(fenced.message.tool_calls[0].arguments) == {"path": "a.py"}
+    assert cut.message.tool_calls[0].refusal == TRUNCATED
+    assert answer.message.content == "real answer" and len(retries) == 1 and "empty reply" in retries[0]
+    replayed = [i for i in server.model_requests[2]["input"] if i.get("type") == "function_call"]
+    assert json.loads(replayed[0]["arguments"]) == {"invalid_json": '{"path": "big.py", "content": "def f'}
 
 
 def test_a_model_that_refuses_reasoning_is_asked_once_then_remembered():
