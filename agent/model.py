@@ -44,8 +44,9 @@ CONTEXT_OVERFLOW = "context_length_exceeded"  # the code the loop compacts on, w
 # (exceed_context_size_error, "exceeds the available context size"), Ollama
 # ("input length exceeds the context length"), LM Studio, Anthropic-style proxies.
 _OVERFLOW = re.compile(
-    r"context[ _-]?(length|size|window)[ _-]?(exceeded|error)|maximum context length|exceeds? (the )?(available |maximum )?"
-    r"context|exceed_context_size|context (length|window|size) (of|is) \d|prompt is too long|too many tokens|"
+    r"context[ _-]?(length|size|window)[ _-]?(exceeded|error)|maximum context length|"
+    r"exceeds? (the )?(available |maximum )?context|exceed_context_size|context (length|window|size) (of|is) \d|"
+    r"prompt is too long|too many tokens|"
     r"input length exceeds|context overflow|reduce the length of the (messages|prompt|input)",
     re.I,
 )
@@ -130,7 +131,8 @@ def request_options(settings: "Settings", cache_key: str | None = None) -> Reque
         temperature=settings.temperature,
         max_output_tokens=settings.max_output_tokens,
         reasoning=settings.reasoning,
-        reasoning_content=settings.reasoning_content or "deepseek" in (urlparse(settings.base_url or "").hostname or ""),
+        reasoning_content=settings.reasoning_content
+        or "deepseek" in (urlparse(settings.base_url or "").hostname or ""),
     )
 
 
@@ -289,7 +291,8 @@ class OpenAIClient:
         another attempt may succeed."""
         if isinstance(exc, openai.APIError) and _is_overflow(exc):
             said = _server_message(exc) if isinstance(exc, openai.APIStatusError) else one_line(exc.message)
-            return ModelError(f"the conversation is too long for the model: {said}", "bad_request", code=CONTEXT_OVERFLOW)
+            return ModelError(f"the conversation is too long for the model: {said}", "bad_request",
+                              code=CONTEXT_OVERFLOW)
         if isinstance(exc, openai.APITimeoutError):
             return Retryable(ModelError(f"the request to {self.base_url} timed out", "timeout"))
         if isinstance(exc, openai.APIConnectionError):
@@ -356,6 +359,8 @@ def _retry_after(headers: Any) -> float | None:
 def _is_overflow(exc: openai.APIError) -> bool:
     if exc.code == CONTEXT_OVERFLOW:
         return True
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403, 404, 429):
+        return False  # a token-rate limit speaks of tokens too
     body = exc.body if isinstance(exc.body, dict) else {}
     said = " ".join(str(body.get(k) or "") for k in ("message", "type", "code")) + " " + str(exc.message)
     return is_overflow_text(said)

@@ -120,7 +120,9 @@ def _estimated_usage(params: dict[str, Any], reply: ModelReply, model: str) -> U
     return Usage(count_tokens(sent, model), 0, count_tokens(produced, model), estimated=True)
 
 
-def chat_messages(instructions: str, history: list[Message], *, reasoning_content: bool = False) -> list[dict[str, Any]]:
+def chat_messages(
+    instructions: str, history: list[Message], *, reasoning_content: bool = False
+) -> list[dict[str, Any]]:
     """The instructions and neutral history as Chat Completions messages.
     Arguments go back as valid JSON whatever the model wrote; the reasoning
     goes back on assistant messages only when asked (`reasoning_content`: not
@@ -134,7 +136,8 @@ def chat_messages(instructions: str, history: list[Message], *, reasoning_conten
         if m.role == "assistant" and m.tool_calls:
             message["content"] = m.content or None
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": sendable_arguments(c.arguments)}}
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": sendable_arguments(c.arguments)}}
                 for c in m.tool_calls
             ]
         if m.role == "assistant" and reasoning_content:

@@ -44,7 +44,8 @@ def window_for(settings: "Settings", model: str) -> tuple[int, str | None]:
 def server_window(base_url: str, model: str, api_key: str | None, headers: dict[str, str] | None = None) -> int | None:
     """The window the server at `base_url` runs `model` with, when it says; None otherwise."""
     base = base_url.rstrip("/")
-    ask = _Asker(re.sub(r"/v1$", "", base), {**(headers or {}), **({"Authorization": f"Bearer {api_key}"} if api_key else {})})
+    auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    ask = _Asker(re.sub(r"/v1$", "", base), {**(headers or {}), **auth})
     try:
         return _vllm(ask, base, model) or _llama_cpp(ask) or _ollama(ask, model)
     except (OSError, ValueError):  # down, slow, or not speaking HTTP: the caller guesses

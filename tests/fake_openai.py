@@ -98,8 +98,9 @@ def cut(text: str = "partial answer ") -> Turn:
 #
 # What Ollama, vLLM, llama.cpp and friends really send, one helper per quirk.
 # Quirk keys on a turn (Chat wire unless noted): "finish" (the finish_reason
-# sent, e.g. "length"; Responses: "length" makes the response "incomplete"), "index_restart" (every parallel call streamed at
-# index 0, each with its own id, as vLLM and lmdeploy do), "empty_choices"
+# sent, e.g. "length"; Responses: "length" makes the response "incomplete"),
+# "index_restart" (every parallel call streamed at index 0, each with its own
+# id, as vLLM and lmdeploy do), "empty_choices"
 # (`choices: []`), "no_finish" (a stream that ends with [DONE] and no
 # finish_reason), "no_usage" (no usage at all), "stream_error" (an error
 # object sent inside a 200 stream after the first chunks; both wires).

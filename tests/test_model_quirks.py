@@ -98,8 +98,8 @@ def test_call_cut_by_the_length_limit_is_refused_not_run(stream):
 
 
 def test_parallel_calls_restarting_at_index_zero_stay_separate():
-    turn = quirk(reply("", [call("read_file", {"path": "a.py"}, id="c1"), call("read_file", {"path": "b.py"}, id="c2")]),
-                 index_restart=True)
+    calls = [call("read_file", {"path": "a.py"}, id="c1"), call("read_file", {"path": "b.py"}, id="c2")]
+    turn = quirk(reply("", calls), index_restart=True)
     with FakeOpenAI([turn]) as server:
         result, _, _ = ask(chat(server, True))
     assert result.message.tool_calls == [ToolCall("c1", "read_file", '{"path": "a.py"}'),
@@ -207,7 +207,8 @@ def test_responses_settle_like_chat(stream):
         client.sleep = lambda _delay: None
         fenced, _, _ = ask(client)
         cut, _, _ = ask(client)
-        history = [Message("user", "go"), cut.message, Message("tool", TRUNCATED, tool_call_id=cut.message.tool_calls[0].id)]
+        answered = Message("tool", TRUNCATED, tool_call_id=cut.message.tool_calls[0].id)
+        history = [Message("user", "go"), cut.message, answered]
         answer, _, _ = ask(client, history)
     assert json.loads(fenced.message.tool_calls[0].arguments) == {"path": "a.py"}
     assert cut.message.tool_calls[0].refusal == TRUNCATED
