@@ -8,7 +8,6 @@ from typing import Any
 import openai
 
 from agent.messages import Message, ModelReply, ToolCall, Usage
-from agent.tool_text import sendable_arguments, settle_calls
 from agent.model import (
     CONTEXT_OVERFLOW,
     ModelError,
@@ -22,6 +21,7 @@ from agent.model import (
     is_overflow_text,
     one_line,
 )
+from agent.tool_text import sendable_arguments, settle_calls
 
 
 # Model families known not to reason: the Responses API refuses `reasoning`
@@ -76,7 +76,7 @@ class ResponsesClient(OpenAIClient):
         }
         if tools is not None and (schemas := tools.responses_schemas()):
             # strict: false, explicitly: an omitted `strict` lets the API force
-            # every optional property into a required one (see docs/architecture.md).
+            # every optional property into a required one (docs/models.md says why not strict).
             params["tools"] = [{**schema, "strict": False} for schema in schemas]
         if opts.cache_key:
             params["prompt_cache_key"] = opts.cache_key
