@@ -183,28 +183,34 @@ def parse_completion(completion: Any) -> ModelReply:
     )
 
 
-class _ThinkFilter:
-    """Streamed text with `<think>` blocks routed to the reasoning callback,
-    also when a tag is split across chunks."""
+class _TagFilter:
+    """Streamed text with `<think>` blocks routed to the reasoning callback and
+    `<tool_call>` blocks held back (they become calls, not answer text), also
+    when a tag is split across chunks."""
 
     def __init__(self, on_text: TextCallback, on_reasoning: TextCallback) -> None:
-        self.out = (on_text, on_reasoning)
-        self.inside = False
+        self.on_text = on_text
+        self.blocks: dict[str, tuple[str, TextCallback]] = {
+            "<think>": ("</think>", on_reasoning),
+            "<tool_call>": ("</tool_call>", lambda _text: None),
+        }
+        self.inside: tuple[str, TextCallback] | None = None  # (closing tag, where the block's text goes)
         self.pending = ""
 
     def feed(self, text: str) -> None:
         self.pending += text
         while self.pending:
-            tag = "</think>" if self.inside else "<think>"
-            at = self.pending.find(tag)
-            if at >= 0:
+            tags = [self.inside[0]] if self.inside else list(self.blocks)
+            found = [(self.pending.find(tag), tag) for tag in tags if tag in self.pending]
+            if found:
+                at, tag = min(found)
                 self._emit(self.pending[:at])
                 self.pending = self.pending[at + len(tag):]
-                self.inside = not self.inside
+                self.inside = None if self.inside else self.blocks[tag]
                 continue
             # Hold back what may be the start of a tag.
-            keep = next((n for n in range(min(len(tag) - 1, len(self.pending)), 0, -1)
-                         if tag.startswith(self.pending[-n:])), 0)
+            keep = max((n for tag in tags for n in range(1, min(len(tag), len(self.pending) + 1))
+                        if tag.startswith(self.pending[-n:])), default=0)
             self._emit(self.pending[: len(self.pending) - keep])
             self.pending = self.pending[len(self.pending) - keep:]
             break
@@ -215,7 +221,7 @@ class _ThinkFilter:
 
     def _emit(self, text: str) -> None:
         if text:
-            self.out[self.inside](text)
+            (self.inside[1] if self.inside else self.on_text)(text)
 
 
 class _ChunkAssembler:
@@ -231,7 +237,7 @@ class _ChunkAssembler:
         self.usage: dict[str, Any] | None = None
         self.received = False  # any content, reasoning or call at all
         self.on_reasoning = on_reasoning
-        self.filter = _ThinkFilter(on_text, on_reasoning)
+        self.filter = _TagFilter(on_text, on_reasoning)
 
     def add(self, chunk: Any) -> None:
         self.head = self.head or {"id": chunk.id, "created": chunk.created, "model": chunk.model}

@@ -56,7 +56,8 @@ def ask(client, history=None):
 ], ids=["hermes", "fenced-arguments", "fenced-parameters", "mistral"])
 def test_tool_call_written_as_text_becomes_a_call(stream, turn):
     with FakeOpenAI([turn]) as server:
-        result, _, _ = ask(chat(server, stream))
+        result, deltas, _ = ask(chat(server, stream))
+    assert "<tool_call>" not in deltas and "<tool_call>" not in result.message.content
     [found] = result.message.tool_calls
     assert (found.name, json.loads(found.arguments)) == ("read_file", {"path": "a.py"})
     assert "<tool_call>" not in result.message.content and "```" not in result.message.content
