@@ -59,7 +59,7 @@ def _settings(flags: dict[str, Any]):
     except ConfigError as exc:
         _fail(f"configuration error: {exc}", EXIT_USAGE)
     for warning in settings.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        typer.echo(f"codex-agent: {warning}", err=True)
     return settings
 
 

@@ -52,7 +52,7 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
-    # Problems in the config files worth a line on stderr (e.g. an unknown key).
+    # Settings refused while loading (a repository's file naming a key it may not set), for the user.
     warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
@@ -89,14 +89,9 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
                 setattr(settings, key, value)
                 settings.sources[key] = source
 
-    providers: dict[str, Any] = {}  # [providers.NAME] tables: the user's config only
     for path in (user_config_path(), repo / REPO_CONFIG):
         if path.is_file():
-            data = _read_toml(path)
-            if path.name != REPO_CONFIG:
-                providers = data.get("providers") or {}
-            settings.warnings += _unknown_keys(data, known, path)
-            merge(data, str(path))
+            merge(_read_toml(path), str(path))
     merge(
         {
             "api_key": env.get("OPENAI_API_KEY"),
@@ -106,11 +101,14 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
         "environment",
     )
     merge(flags or {}, "flag")
+    user_file = user_config_path()
+    user_data = _read_toml(user_file) if user_file.is_file() else {}
+    settings.warnings += _unknown_keys(user_data, known, user_file)
     if settings.provider:
         from agent.providers import ProviderError, apply_provider
 
-        try:
-            apply_provider(settings, providers, env)
+        try:  # [providers.NAME] tables come from the user's config only
+            apply_provider(settings, user_data.get("providers") or {}, env)
         except ProviderError as exc:
             raise ConfigError(str(exc)) from exc
     return settings
@@ -130,13 +128,13 @@ def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
 
 
 def _unknown_keys(data: dict[str, Any], known: set[str], path: Path) -> list[str]:
-    """One line per key of a config file that no setting reads: a typo must not pass in silence."""
+    """One line per key of the user's config file that no setting reads: a typo must not pass in silence."""
     import difflib
 
     lines = []
     for key in data:
         name = key.replace("-", "_")
-        if name in known or name in ("providers", *REPO_FORBIDDEN):
+        if name in known or name == "providers":
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1)
         lines.append(f"{path}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
