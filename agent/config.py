@@ -52,12 +52,10 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
-    # Settings refused while loading (a repository's file naming a key it may not set), for the user.
-    warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """Settings as shown to people: the key masked."""
-        shown = {k: v for k, v in asdict(self).items() if k not in ("sources", "warnings")}
+        shown = {k: v for k, v in asdict(self).items() if k != "sources"}
         shown["api_key"] = mask_key(self.api_key)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in shown.items()}
 
@@ -78,7 +76,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     """Merge every source; flags whose value is None count as not given."""
     env = os.environ if env is None else env
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"sources", "warnings"}
+    known = {f.name for f in fields(Settings)} - {"sources"}
 
     def merge(values: dict[str, Any], source: str) -> None:
         for key, value in values.items():
@@ -101,14 +99,13 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
         "environment",
     )
     merge(flags or {}, "flag")
-    user_file = user_config_path()
-    user_data = _read_toml(user_file) if user_file.is_file() else {}
-    settings.warnings += _unknown_keys(user_data, known, user_file)
     if settings.provider:
         from agent.providers import ProviderError, apply_provider
 
+        user_file = user_config_path()
+        tables = (_read_toml(user_file) if user_file.is_file() else {}).get("providers") or {}
         try:  # [providers.NAME] tables come from the user's config only
-            apply_provider(settings, user_data.get("providers") or {}, env)
+            apply_provider(settings, tables, env)
         except ProviderError as exc:
             raise ConfigError(str(exc)) from exc
     return settings
@@ -125,20 +122,6 @@ def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
         if key in saved and settings.sources.get(key) != "flag":
             setattr(settings, key, saved[key])
             settings.sources[key] = "saved session"
-
-
-def _unknown_keys(data: dict[str, Any], known: set[str], path: Path) -> list[str]:
-    """One line per key of the user's config file that no setting reads: a typo must not pass in silence."""
-    import difflib
-
-    lines = []
-    for key in data:
-        name = key.replace("-", "_")
-        if name in known or name == "providers":
-            continue
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        lines.append(f"{path}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return lines
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

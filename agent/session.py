@@ -127,10 +127,10 @@ class Session:
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
         self.workspace.save_meta()
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
-        if self.runner.notice:
-            self.bus(Notice(self.runner.notice))
         if self.window_notice:
             self.bus(Notice(self.window_notice))
+        if self.runner.notice:
+            self.bus(Notice(self.runner.notice))
 
     def _working_copy(self, copying: "Future[Workspace]") -> tuple[Workspace, Runner]:
         try:

@@ -135,11 +135,3 @@ def test_a_small_window_shrinks_the_repository_map(tmp_path: Path) -> None:
     assert "the repository map is cut to 250 tokens" in runs["2000"][0]
     assert "repository map is cut" not in runs["200000"][0]
     assert len(runs["2000"][1]) < len(runs["200000"][1])
-
-
-def test_unknown_config_keys_are_warned_about_with_the_closest_name(repo: Path) -> None:
-    write_user_config('modle = "x"\nmax_output_tokens = 100\ntemprature = 0.2\n')
-    result = run_cli(["config"], repo)
-    assert "unknown key 'modle' (did you mean 'model'?)" in result.stderr
-    assert "unknown key 'temprature' (did you mean 'temperature'?)" in result.stderr
-    assert "max_output_tokens" not in result.stderr
