@@ -127,8 +127,6 @@ class Session:
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
         self.workspace.save_meta()
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
-        if self.window_notice:
-            self.bus(Notice(self.window_notice))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
@@ -244,6 +242,9 @@ class Session:
 
     def _repo_map_result(self) -> str:
         from agent.tokens import cap_tokens, count_tokens
+
+        if self.window_notice:  # said here, at the first turn, with what the window means for the map
+            self.bus(Notice(self.window_notice))
 
         try:
             text = self._repo_map.result()
