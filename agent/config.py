@@ -102,10 +102,8 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     if settings.provider:
         from agent.providers import ProviderError, apply_provider
 
-        user_file = user_config_path()
-        tables = (_read_toml(user_file) if user_file.is_file() else {}).get("providers") or {}
         try:  # [providers.NAME] tables come from the user's config only
-            apply_provider(settings, tables, env)
+            apply_provider(settings, user_config_path(), env)
         except ProviderError as exc:
             raise ConfigError(str(exc)) from exc
     return settings

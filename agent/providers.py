@@ -11,6 +11,8 @@ never receives OPENAI_API_KEY unless its `env_key` names it.
 from __future__ import annotations
 
 import difflib
+import tomllib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,10 +57,18 @@ def provider_table(name: str, user_tables: dict[str, Any]) -> dict[str, Any]:
     return {**builtin, **(user or {})}
 
 
-def apply_provider(settings: "Settings", user_tables: dict[str, Any], env: Any) -> None:
-    """Point `settings` at the provider it names (settings.provider)."""
+def apply_provider(settings: "Settings", user_config: Path, env: Any) -> None:
+    """Point `settings` at the provider it names (settings.provider); the
+    tables come from `user_config` (already read once by `load_settings`)."""
     assert settings.provider
-    table = provider_table(settings.provider, user_tables)
+    try:
+        text = user_config.read_text(encoding="utf-8") if user_config.is_file() else ""
+        tables = tomllib.loads(text).get("providers") or {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProviderError(f"{user_config}: {exc}") from exc
+    if not isinstance(tables, dict):
+        raise ProviderError(f"{user_config}: `providers` must be a table of [providers.NAME] tables")
+    table = provider_table(settings.provider, tables)
     for key in _APPLIED:
         if key in table and settings.sources.get(key) != "flag":
             setattr(settings, key, table[key])
