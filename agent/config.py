@@ -12,7 +12,8 @@ from typing import Any
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
-REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory")
+REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory", "provider",
+                  "providers", "headers")
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Settings:
     verbosity: str | None = None  # low | medium | high (Responses API text.verbosity)
     temperature: float | None = None
     max_output_tokens: int | None = None  # per request
+    reasoning: bool | None = None  # send reasoning parameters (Responses); None: per model, refusals remembered
+    reasoning_content: bool = False  # send reasoning back on assistant messages (Chat; DeepSeek needs it)
+    headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -95,6 +99,13 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
         "environment",
     )
     merge(flags or {}, "flag")
+    if settings.provider:
+        from agent.providers import ProviderError, apply_provider
+
+        try:  # [providers.NAME] tables come from the user's config only
+            apply_provider(settings, user_config_path(), env)
+        except ProviderError as exc:
+            raise ConfigError(str(exc)) from exc
     return settings
 
 

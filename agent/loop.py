@@ -119,6 +119,8 @@ class Agent:
             reply = self.query()
         self.history.append(reply.message)
         self.account(reply)
+        for note in reply.notices:
+            self.emit(Notice(note))
         for call in reply.message.tool_calls:
             self.execute(call)
         return reply
@@ -143,7 +145,7 @@ class Agent:
 
     def execute(self, call: ToolCall) -> None:
         self.emit(ToolStarted(call.id, call.name, call.arguments))
-        result = self.registry.call(call.name, call.arguments, self.ctx)
+        result = ToolResult.error(call.refusal) if call.refusal else self.registry.call(call.name, call.arguments, self.ctx)
         output = self.filter_output(result.output)
         self.history.append(Message(role="tool", content=output, tool_call_id=call.id))
         self._pending_chars += len(output)

@@ -16,7 +16,10 @@ Role = Literal["user", "assistant", "tool"]
 class ToolCall:
     id: str
     name: str
-    arguments: str  # raw JSON text exactly as the model sent it
+    arguments: str  # JSON text as the model sent it (repaired only where unambiguous: agent.tool_text)
+    # Why the call must not run (e.g. the reply was cut mid-call); the loop
+    # answers it with this as an error instead of executing it.
+    refusal: str = ""
 
 
 @dataclass
@@ -49,12 +52,14 @@ class Usage:
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False  # the server sent no usage: counted here with the tokenizer
 
     def __add__(self, other: "Usage") -> "Usage":
         return Usage(
             self.input_tokens + other.input_tokens,
             self.cached_input_tokens + other.cached_input_tokens,
             self.output_tokens + other.output_tokens,
+            self.estimated or other.estimated,
         )
 
 
@@ -69,6 +74,8 @@ class ModelReply:
     # The response as the provider sent it (assembled from the stream), kept
     # verbatim in the trajectory.
     raw: dict[str, Any] | None = None
+    # What the client repaired or worked around in this reply, for the transcript.
+    notices: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -16,8 +16,10 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
@@ -35,6 +37,19 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "not-needed"
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer still gets retried, just sooner
 MAX_BACKOFF = 30.0
+CONTEXT_OVERFLOW = "context_length_exceeded"  # the code the loop compacts on, whoever the server
+
+# How servers other than OpenAI say the conversation no longer fits: vLLM and
+# OpenRouter ("maximum context length is 4096 tokens"), llama.cpp
+# (exceed_context_size_error, "exceeds the available context size"), Ollama
+# ("input length exceeds the context length"), LM Studio, Anthropic-style proxies.
+_OVERFLOW = re.compile(
+    r"context[ _-]?(length|size|window)[ _-]?(exceeded|error)|maximum context length|"
+    r"exceeds? (the )?(available |maximum )?context|exceed_context_size|context (length|window|size) (of|is) \d|"
+    r"prompt is too long|too many tokens|"
+    r"input length exceeds|context overflow|reduce the length of the (messages|prompt|input)",
+    re.I,
+)
 
 TextCallback = Callable[[str], None]
 RetryHook = Callable[[int, float, str], None]  # (attempt, delay in seconds, reason)
@@ -86,10 +101,52 @@ def default_api(base_url: str | None) -> str:
     return "responses" if is_openai(base_url) else "chat"
 
 
-def client_for(settings: "Settings", *, model: str | None = None, on_retry: RetryHook | None = None) -> "ModelClient":
+@dataclass
+class RequestOptions:
+    """What the user asked to be sent with every request, beyond the conversation.
+
+    `cache_key` groups requests for the provider's prompt cache (one session,
+    one key, so parallel sessions do not evict each other's prefixes).
+    `reasoning` None: decided per model (see `agent.model_responses`).
+    `reasoning_content`: send the model's reasoning back on assistant
+    messages (Chat), which DeepSeek's thinking mode requires and the OpenAI
+    schema does not allow.
+    """
+
+    cache_key: str | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    reasoning: bool | None = None
+    reasoning_content: bool = False
+
+
+def request_options(settings: "Settings", cache_key: str | None = None) -> RequestOptions:
+    """The per-request options the settings ask for; `cache_key` is the session's run id."""
+    return RequestOptions(
+        cache_key=cache_key,
+        reasoning_effort=settings.reasoning_effort,
+        verbosity=settings.verbosity,
+        temperature=settings.temperature,
+        max_output_tokens=settings.max_output_tokens,
+        reasoning=settings.reasoning,
+        reasoning_content=settings.reasoning_content
+        or "deepseek" in (urlparse(settings.base_url or "").hostname or ""),
+    )
+
+
+def client_for(
+    settings: "Settings",
+    *,
+    model: str | None = None,
+    on_retry: RetryHook | None = None,
+    cache_key: str | None = None,
+) -> "ModelClient":
     """The client the user's settings describe (the model can be overridden)."""
     return make_client(model=model or settings.model, base_url=settings.base_url, api_key=settings.api_key,
-                       api=settings.api, stream=settings.stream, on_retry=on_retry)
+                       api=settings.api, stream=settings.stream, on_retry=on_retry,
+                       options=request_options(settings, cache_key), headers=settings.headers)
 
 
 def make_client(
@@ -102,6 +159,8 @@ def make_client(
     max_retries: int = 4,
     timeout: float = 600,
     on_retry: RetryHook | None = None,
+    options: RequestOptions | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ResponsesClient | ChatClient:
     """A client for `model` at `base_url` (None = OpenAI). The key comes only
     from `api_key`: resolving OPENAI_API_KEY is the configuration's job."""
@@ -120,8 +179,9 @@ def make_client(
     classes = {"responses": ResponsesClient, "chat": ChatClient}
     if api not in classes:
         raise ModelError(f"unknown API {api!r}: use 'responses' or 'chat'", "bad_request")
-    sdk = openai.OpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
-    return classes[api](sdk, model=model, stream=stream, max_retries=max_retries, on_retry=on_retry)
+    sdk = openai.OpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout, default_headers=headers or None)
+    return classes[api](sdk, model=model, stream=stream, max_retries=max_retries, on_retry=on_retry,
+                        options=options or RequestOptions())
 
 
 # --------------------------------------------------------------------------- shared request loop
@@ -146,8 +206,10 @@ class OpenAIClient:
         stream: bool = True,
         max_retries: int = 4,
         on_retry: RetryHook | None = None,
+        options: RequestOptions | None = None,
     ) -> None:
         self.sdk = sdk
+        self.options = options or RequestOptions()
         self.model = model
         self.stream = stream
         self.max_retries = max_retries
@@ -227,6 +289,10 @@ class OpenAIClient:
     def _translate(self, exc: openai.OpenAIError) -> ModelError | Retryable:
         """The SDK's exception as our one-line error, wrapped in Retryable when
         another attempt may succeed."""
+        if isinstance(exc, openai.APIError) and _is_overflow(exc):
+            said = _server_message(exc) if isinstance(exc, openai.APIStatusError) else one_line(exc.message)
+            return ModelError(f"the conversation is too long for the model: {said}", "bad_request",
+                              code=CONTEXT_OVERFLOW)
         if isinstance(exc, openai.APITimeoutError):
             return Retryable(ModelError(f"the request to {self.base_url} timed out", "timeout"))
         if isinstance(exc, openai.APIConnectionError):
@@ -288,6 +354,21 @@ def _retry_after(headers: Any) -> float | None:
             return None
         return when.timestamp() - time.time()
     return None
+
+
+def _is_overflow(exc: openai.APIError) -> bool:
+    if exc.code == CONTEXT_OVERFLOW:
+        return True
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403, 404, 429):
+        return False  # a token-rate limit speaks of tokens too
+    body = exc.body if isinstance(exc.body, dict) else {}
+    said = " ".join(str(body.get(k) or "") for k in ("message", "type", "code")) + " " + str(exc.message)
+    return is_overflow_text(said)
+
+
+def is_overflow_text(text: str) -> bool:
+    """Whether a server's error text says the request did not fit the context window."""
+    return bool(_OVERFLOW.search(text))
 
 
 def _server_message(exc: openai.APIStatusError) -> str:

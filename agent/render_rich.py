@@ -115,7 +115,8 @@ class TerminalView:
 
 def format_usage(u: Usage) -> str:
     cached = f" ({short_count(u.cached_input_tokens)} cached)" if u.cached_input_tokens else ""
-    return f"{short_count(u.input_tokens)} in{cached} / {short_count(u.output_tokens)} out"
+    counted = f"{short_count(u.input_tokens)} in{cached} / {short_count(u.output_tokens)} out"
+    return f"~{counted} (estimated: the server reported none)" if u.estimated else counted
 
 
 def format_cost(cost: float | None) -> str:

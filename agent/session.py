@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from agent.model import ModelClient
 
 
+MAP_SHARE = 8  # the repository map takes at most 1/8 of the context window
+
+
 def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
     """Build the repo map in another process: it is CPU work that would
     otherwise hold the GIL against the SDK import and the git work."""
@@ -211,7 +214,7 @@ class Session:
     def _make_client(self, model: str) -> "ModelClient":
         from agent.model import client_for
 
-        return client_for(self.settings, model=model,
+        return client_for(self.settings, model=model, cache_key=self.run_id,
                           on_retry=lambda attempt, delay, reason: self.bus(Retrying(attempt, delay, reason)))
 
     def switch_model(self, model: str) -> None:
@@ -219,6 +222,8 @@ class Session:
         self.client = self.agent.client = self._make_client(model)
         self.settings.model = model
         self.limits.context_window = self._window()
+        if self.window_notice:
+            self.bus(Notice(self.window_notice))
 
     # -- running -------------------------------------------------------------
 
@@ -260,10 +265,11 @@ class Session:
         )
 
     def _window(self) -> int:
-        """The configured context window, else the current model's."""
-        from agent.tokens import context_window
+        """The configured context window, else what the server says, else the current model's."""
+        from agent.model_window import window_for
 
-        return self.settings.context_window or context_window(self.settings.model)
+        window, self.window_notice = window_for(self.settings, self.settings.model)
+        return window
 
     def _instructions(self) -> str:
         """The stable prefix of every request: built once per session so
@@ -289,10 +295,22 @@ class Session:
         return self.workspace.root / inside
 
     def _repo_map_result(self) -> str:
+        from agent.tokens import cap_tokens, count_tokens
+
+        if self.window_notice:  # said here, at the first turn, with what the window means for the map
+            self.bus(Notice(self.window_notice))
+
         try:
-            return self._repo_map.result()
+            text = self._repo_map.result()
         except Exception as exc:  # e.g. the map's process died
             return f"(no repository map: {type(exc).__name__}: {exc})"
+        # A small window (a local server's 4,096 tokens) must leave room for the conversation.
+        budget = self.limits.context_window // MAP_SHARE
+        if count_tokens(text) > budget:
+            self.bus(Notice(f"the model's context window is {self.limits.context_window:,} tokens: "
+                            f"the repository map is cut to {budget:,} tokens"))
+            return cap_tokens(text, budget)
+        return text
 
     # -- the result ----------------------------------------------------------
 

@@ -52,7 +52,7 @@ _WINDOWS: tuple[tuple[str, int], ...] = (
     ("o4", 200_000),
 )
 _CODEX_WINDOW = 256_000
-_UNKNOWN_WINDOW = 32_000  # conservative: a local model we know nothing about
+UNKNOWN_WINDOW = 32_000  # conservative: a local model we know nothing about
 
 
 class _Encoder(Protocol):
@@ -181,10 +181,15 @@ def _elision_note(elided: int) -> str:
 
 def context_window(model: str) -> int:
     """Input tokens `model` accepts (a conservative guess for unknown models)."""
+    return known_window(model) or UNKNOWN_WINDOW
+
+
+def known_window(model: str) -> int | None:
+    """Input tokens `model` accepts, when its name is one we know."""
     name = _base_name(model)
     if "codex" in name:
         return _CODEX_WINDOW
     for prefix, window in _WINDOWS:
         if name.startswith(prefix):
             return window
-    return _UNKNOWN_WINDOW
+    return None

@@ -35,6 +35,7 @@ Turn = dict[str, Any]
 ScriptItem = Turn | Callable[[dict[str, Any]], Turn]
 
 EXHAUSTED = "fake server: script exhausted"
+INFO_PATHS = ("/props", "/api/version", "/api/ps", "/api/show")
 
 
 # --------------------------------------------------------------------------- turns
@@ -93,6 +94,62 @@ def cut(text: str = "partial answer ") -> Turn:
     return {**reply(text), "cut": True}
 
 
+# --------------------------------------------------------------------------- quirks of real servers
+#
+# What Ollama, vLLM, llama.cpp and friends really send, one helper per quirk.
+# Quirk keys on a turn (Chat wire unless noted): "finish" (the finish_reason
+# sent, e.g. "length"; Responses: "length" makes the response "incomplete"),
+# "index_restart" (every parallel call streamed at index 0, each with its own
+# id, as vLLM and lmdeploy do), "empty_choices"
+# (`choices: []`), "no_finish" (a stream that ends with [DONE] and no
+# finish_reason), "no_usage" (no usage at all), "stream_error" (an error
+# object sent inside a 200 stream after the first chunks; both wires).
+
+
+def quirk(turn: Turn, **quirks: Any) -> Turn:
+    """`turn` with quirk keys, e.g. `quirk(call("edit_file", {...}), finish="length")`."""
+    return {**turn, **quirks}
+
+
+def hermes_call(name: str, arguments: dict[str, Any], before: str = "") -> Turn:
+    """A tool call written as text in Hermes / Qwen style."""
+    body = json.dumps({"name": name, "arguments": arguments})
+    return text(f"{before}<tool_call>\n{body}\n</tool_call>")
+
+
+def fenced_call(name: str, arguments: dict[str, Any], key: str = "arguments") -> Turn:
+    """A tool call written as a ```json block (ollama/ollama#11185)."""
+    return text("```json\n" + json.dumps({"name": name, key: arguments}, indent=2) + "\n```")
+
+
+def fenced_arguments(name: str, arguments: dict[str, Any]) -> Turn:
+    """A real tool call whose arguments string is wrapped in ```json fences."""
+    return call(name, "```json\n" + json.dumps(arguments) + "\n```")
+
+
+def output(*parts: Turn) -> Turn:
+    """A Responses turn whose output items come in exactly this order, each
+    part a turn: `reply(reasoning=...)` a reasoning item, `text()` a message,
+    `call(..., id=...)` a function call (ids must be given)."""
+    calls = [c for part in parts for c in part.get("calls", [])]
+    return {**reply(), "calls": calls, "output": list(parts)}
+
+
+def vllm_overflow(limit: int = 4096) -> Turn:
+    """vLLM's answer to a conversation longer than max_model_len (top-level error object)."""
+    message = (f"This model's maximum context length is {limit} tokens. However, you requested {limit + 1024} "
+               f"tokens ({limit} in the messages, 1024 in the completion). Please reduce the length of the "
+               "messages or completion.")
+    return error(400, {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400})
+
+
+def llamacpp_overflow(n_ctx: int = 4096) -> Turn:
+    """llama-server's answer to a prompt longer than its context (-c)."""
+    return error(400, {"error": {"code": 400, "message": "the request exceeds the available context size, try "
+                                 "increasing it", "type": "exceed_context_size_error",
+                                 "n_prompt_tokens": n_ctx + 500, "n_ctx": n_ctx}})
+
+
 def first_user_text(request: dict[str, Any]) -> str:
     """The text of the first user message of a chat or responses request."""
     items = request.get("messages") or request.get("input") or []
@@ -135,8 +192,9 @@ class FakeOpenAI:
         script: list[ScriptItem] | dict[str, list[ScriptItem]] | None = None,
         *,
         key: Callable[[dict[str, Any]], str] | None = None,
-        models: list[str] | None = None,
+        models: list[str | dict[str, Any]] | None = None,
         port: int = 0,
+        server_info: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(script, dict):
             self._scripts = {k: list(v) for k, v in script.items()}
@@ -145,6 +203,10 @@ class FakeOpenAI:
             self._scripts = {"": list(script or [])}
             self._key = key or (lambda _request: "")
         self.models = models or ["fake-model"]
+        # What the server tells about itself beyond the OpenAI API, by path:
+        # llama.cpp's "/props", Ollama's "/api/version", "/api/ps", "/api/show".
+        # Unset ones answer 404 without counting as a problem (clients probe them).
+        self.server_info = server_info or {}
         self.requests: list[dict[str, Any]] = []
         # Problems the server met (exhausted script, unknown key or path,
         # a callable turn that raised): a test can assert this stays empty.
@@ -258,8 +320,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.fake._record(self.path, self._headers(), {})
         if self.path.rstrip("/") == "/v1/models":
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
+            data = [{"object": "model", "created": 0, "owned_by": "fake", **(m if isinstance(m, dict) else {"id": m})}
+                    for m in self.fake.models]
             self._send_json(200, {"object": "list", "data": data})
+        else:
+            self._server_info()
+
+    def _server_info(self) -> None:
+        path = self.path.split("?")[0]
+        if path in self.fake.server_info:
+            self._send_json(200, self.fake.server_info[path])
+        elif path in INFO_PATHS:
+            self._send_json(404, {"error": "not found"})
         else:
             self._not_found()
 
@@ -273,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = self.fake._record(self.path, self._headers(), body)
         wire = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(self.path.split("?")[0])
         if wire is None:
-            self._not_found()
+            self._server_info()
             return
         self._answer(wire, request, self.fake._next_turn(request))
 
@@ -386,7 +458,10 @@ class _ChatWire:
         self.model = request.get("model", "fake-model")
         self.id = f"chatcmpl-{next(fake._ids)}"
         self.include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        self.finish = "tool_calls" if turn["calls"] else "stop"
+        self.finish = turn.get("finish") or ("tool_calls" if turn["calls"] else "stop")
+        if turn.get("no_finish"):
+            self.finish = None
+        self.with_usage = not turn.get("no_usage")
 
     def _usage(self) -> dict[str, Any]:
         u = self.turn["usage"]
@@ -407,7 +482,8 @@ class _ChatWire:
                 for c in self.turn["calls"]
             ]
         choice = {"index": 0, "message": message, "finish_reason": self.finish, "logprobs": None}
-        return {**self._head("chat.completion"), "choices": [choice], "usage": self._usage()}
+        body = {**self._head("chat.completion"), "choices": [] if self.turn.get("empty_choices") else [choice]}
+        return {**body, "usage": self._usage()} if self.with_usage else body
 
     def _head(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": int(time.time()), "model": self.model}
@@ -417,18 +493,27 @@ class _ChatWire:
         return None, json.dumps({**self._head("chat.completion.chunk"), "choices": [choice]})
 
     def events(self) -> Iterator[tuple[str | None, str]]:
+        if self.turn.get("empty_choices"):
+            yield None, json.dumps({**self._head("chat.completion.chunk"), "choices": [], "usage": self._usage()})
+            yield None, "[DONE]"
+            return
         yield self._chunk({"role": "assistant", "content": ""})
+        if self.turn.get("stream_error"):
+            yield None, json.dumps({"error": {"message": self.turn["stream_error"], "type": "BadRequestError",
+                                              "code": 400}})
+            return
         for piece in _words(self.turn["reasoning"]):
             yield self._chunk({"reasoning_content": piece})
         for piece in _words(self.turn["text"]):
             yield self._chunk({"content": piece})
-        for index, c in enumerate(self.turn["calls"]):
+        for position, c in enumerate(self.turn["calls"]):
+            index = 0 if self.turn.get("index_restart") else position
             head = {"index": index, "id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": ""}}
             yield self._chunk({"tool_calls": [head]})
             for piece in _thirds(c["arguments"]):
                 yield self._chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         yield self._chunk({}, self.finish)
-        if self.include_usage:
+        if self.include_usage and self.with_usage:
             yield None, json.dumps({**self._head("chat.completion.chunk"), "choices": [], "usage": self._usage()})
         yield None, "[DONE]"
 
@@ -440,26 +525,32 @@ class _ResponsesWire:
         self.turn = turn
         self.id = f"resp_{next(fake._ids)}"
         self.created = int(time.time())
+        self.cut_short = turn.get("finish") == "length"  # status "incomplete": max_output_tokens
         self.items = self._items()
 
     def _items(self) -> list[dict[str, Any]]:
+        if self.turn.get("output"):
+            return [item for part in self.turn["output"] for item in self._items_of({**reply(), **part})]
+        return self._items_of(self.turn)
+
+    def _items_of(self, turn: Turn) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        if self.turn["reasoning"]:
+        if turn["reasoning"]:
             items.append({
                 "id": self.fake._item_id("rs"),
                 "type": "reasoning",
-                "summary": [{"type": "summary_text", "text": self.turn["reasoning"]}],
-                "encrypted_content": f"enc:{self.turn['reasoning']}",
+                "summary": [{"type": "summary_text", "text": turn["reasoning"]}],
+                "encrypted_content": f"enc:{turn['reasoning']}",
             })
-        if self.turn["text"]:
+        if turn["text"]:
             items.append({
                 "id": self.fake._item_id("msg"),
                 "type": "message",
                 "role": "assistant",
                 "status": "completed",
-                "content": [{"type": "output_text", "text": self.turn["text"], "annotations": [], "logprobs": []}],
+                "content": [{"type": "output_text", "text": turn["text"], "annotations": [], "logprobs": []}],
             })
-        for c in self.turn["calls"]:
+        for c in turn["calls"]:
             items.append({
                 "id": self.fake._item_id("fc"),
                 "type": "function_call",
@@ -486,7 +577,7 @@ class _ResponsesWire:
             "object": "response",
             "created_at": self.created,
             "model": self.request.get("model", "fake-model"),
-            "status": "completed" if done else "in_progress",
+            "status": ("incomplete" if self.cut_short else "completed") if done else "in_progress",
             "output": self.items if done else [],
             "usage": self._usage() if done else None,
             "instructions": self.request.get("instructions"),
@@ -495,7 +586,7 @@ class _ResponsesWire:
             "parallel_tool_calls": self.request.get("parallel_tool_calls", True),
             "store": self.request.get("store", True),
             "error": None,
-            "incomplete_details": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if done and self.cut_short else None,
             "metadata": {},
         }
 
@@ -510,6 +601,9 @@ class _ResponsesWire:
 
         yield event("response.created", response=self._response(done=False))
         yield event("response.in_progress", response=self._response(done=False))
+        if self.turn.get("stream_error"):
+            yield event("error", code=None, message=self.turn["stream_error"], param=None)
+            return
         for index, item in enumerate(self.items):
             where = {"item_id": item["id"], "output_index": index}
             yield event("response.output_item.added", output_index=index, item=_in_progress(item))
@@ -535,7 +629,8 @@ class _ResponsesWire:
                     yield event("response.function_call_arguments.delta", **where, delta=piece)
                 yield event("response.function_call_arguments.done", **where, arguments=item["arguments"])
             yield event("response.output_item.done", output_index=index, item=item)
-        yield event("response.completed", response=self._response(done=True))
+        final = "response.incomplete" if self.cut_short else "response.completed"
+        yield event(final, response=self._response(done=True))
 
 
 def _in_progress(item: dict[str, Any]) -> dict[str, Any]:

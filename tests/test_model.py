@@ -48,7 +48,8 @@ def ask(client, history=None, tools=None, instructions="Be brief."):
 def test_text_reply_streams_deltas_in_order(api, stream):
     with FakeOpenAI([text("Hello there, brave new world")]) as server:
         result, deltas, _ = ask(client_for(server, api, stream))
-    assert result.message == Message("assistant", "Hello there, brave new world")
+    assert (result.message.role, result.message.content, result.message.tool_calls) == (
+        "assistant", "Hello there, brave new world", [])
     assert "".join(deltas) == "Hello there, brave new world"
     assert len(deltas) == (5 if stream else 1)
     assert result.model == "fake-model"
@@ -77,7 +78,8 @@ def test_several_tool_calls_parsed_with_exact_arguments(api, stream):
         ToolCall("c2", "grep", '{"pattern": "x'),  # malformed JSON passes through untouched
     ]
     sent = server.model_requests[0]["tools"]
-    assert sent == (TOOLS.responses_schemas() if api == "responses" else TOOLS.chat_schemas())
+    expected = [{**t, "strict": False} for t in TOOLS.responses_schemas()] if api == "responses" else TOOLS.chat_schemas()
+    assert sent == expected
 
 
 @pytest.mark.parametrize("api,stream", MODES)
@@ -168,8 +170,11 @@ def test_reasoning_items_are_sent_back_before_the_calls(stream):
     sent = server.model_requests[1]
     assert sent["include"] == ["reasoning.encrypted_content"]
     assert [item.get("type") for item in sent["input"]] == [None, "reasoning", "function_call", "function_call_output"]
-    assert sent["input"][1] == {  # no "rs_" id: nothing is stored server-side
+    reasoning_id = result.raw["output"][0]["id"]
+    assert reasoning_id.startswith("rs_")
+    assert sent["input"][1] == {  # with its id, as the request types require
         "type": "reasoning",
+        "id": reasoning_id,
         "summary": [{"type": "summary_text", "text": "Need the file"}],
         "encrypted_content": "enc:Need the file",
     }
@@ -328,7 +333,7 @@ def test_bad_request_is_not_retried_and_keeps_the_code():
         with pytest.raises(ModelError) as caught:
             ask(client_for(server, "chat"))
     assert (caught.value.kind, caught.value.code) == ("bad_request", "context_length_exceeded")
-    assert str(caught.value) == "bad request (HTTP 400): This model's maximum context length is 8192 tokens."
+    assert str(caught.value) == "the conversation is too long for the model: This model's maximum context length is 8192 tokens."
     assert server.remaining() == 1
 
 
