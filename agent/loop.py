@@ -31,7 +31,7 @@ from agent.events import (
 from agent.messages import Message, ModelReply, ToolCall, Usage
 from agent.model import ModelClient, ModelError
 from agent.verification import NOT_REACHED, Verification
-from tools.registry import Registry, ToolContext
+from tools.registry import Registry, ToolContext, ToolResult
 
 if TYPE_CHECKING:
     from agent.gate import Gate
