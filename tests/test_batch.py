@@ -208,3 +208,25 @@ def test_bad_task_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(["batch", "tasks.jsonl", "--out", "out"], tmp_path)
     assert result.returncode == 2
     assert "line 2" in result.stderr
+
+
+def test_task_values_never_reach_git_as_options(tmp_path: Path, calc_repo: Path) -> None:
+    """Issue 13 item 4: a hostile task file's base_commit once ran `--upload-pack` on the host."""
+    marker = tmp_path / "pwned"
+    write_tasks(tmp_path / "tasks.jsonl", [
+        task("evil-commit", f"file://{calc_repo}", base_commit=f"--upload-pack=touch {marker};false"),
+        task("evil-local", calc_repo, base_commit=f"--upload-pack=touch {marker};false"),
+        task("evil-url", f"ext::sh -c touch% {marker}"),
+        task("fine", calc_repo, base_commit="main"),
+    ])
+    with FakeOpenAI({"fine": [FIX, text("Fixed.")]}) as server:
+        result = batch(server, tmp_path)
+    assert not marker.exists(), "a task file value ran a command on the host"
+    assert result.returncode == 3, result.stderr
+    records = results(tmp_path / "out")
+    assert records["fine"]["status"] == "resolved", records["fine"]
+    for name in ("evil-commit", "evil-local"):
+        assert records[name]["status"] == "error"
+        assert "neither a commit id (hex) nor a valid ref name" in records[name]["message"], records[name]
+    assert records["evil-url"]["status"] == "error"
+    assert asked_about(server) == {"fine"}
