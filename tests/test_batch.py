@@ -176,12 +176,14 @@ def swe_instance(instance_id: str, repo: Path) -> dict[str, Any]:
 
 def test_swebench_instances_are_judged_by_their_tests(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "lib", SWE_REPO)
-    write_tasks(tmp_path / "tasks.jsonl", [swe_instance("lib__good", repo), swe_instance("lib__wrong", repo)])
+    write_tasks(tmp_path / "tasks.jsonl", [swe_instance("lib__good", repo), swe_instance("lib__wrong", repo),
+                                           swe_instance("lib__idle", repo)])
     fake_test = "def test_add_hidden_marker():\n    assert True\n"
     script = {
         # Fixes add() and also writes the file the test patch brings: the judge resets it.
         "lib__good": [FIX, call("write_file", {"path": "tests/test_calc.py", "content": fake_test}), text("Done.")],
         "lib__wrong": [call("edit_file", {"path": "calc.py", "old": "a - b", "new": "b - a"}), text("Done.")],
+        "lib__idle": [text("Nothing to do.")],
     }
     with FakeOpenAI(script) as server:
         result = batch(server, tmp_path, "--swebench-preds")
@@ -195,12 +197,27 @@ def test_swebench_instances_are_judged_by_their_tests(tmp_path: Path) -> None:
     assert wrong["status"] == "failed", wrong
     assert wrong["judge"]["fail_to_pass_failed"] == ["tests/test_calc.py::test_add_hidden_marker"]
     assert wrong["judge"]["pass_to_pass_failed"] == [] and "note" not in wrong["judge"]  # its patch was judged
+    # Each named test's outcome and reason, and a message that agrees with the status.
+    hidden = wrong["judge"]["tests"]["tests/test_calc.py::test_add_hidden_marker"]
+    assert hidden["list"] == "FAIL_TO_PASS" and hidden["outcome"] == "failed"
+    assert "assert 1 == 5" in hidden["message"]
+    assert wrong["judge"]["tests"]["tests/test_other.py::test_mul"]["outcome"] == "passed"
+    assert wrong["message"].startswith("FAIL_TO_PASS 1 failed: tests/test_calc.py::test_add_hidden_marker")
+    assert good["message"] == "resolved: all 2 named tests pass"
+    # No change: failed as such, with no test claimed to have failed.
+    idle = records["lib__idle"]
+    assert idle["status"] == "failed" and idle["message"] == "no changes", idle
+    assert idle["judge"]["pass_to_pass_failed"] == [] and idle["judge"]["fail_to_pass_failed"] == []
+    assert idle["judge"]["tests"]["tests/test_other.py::test_mul"] == {
+        "list": "PASS_TO_PASS", "outcome": "not run", "message": "no changes"}
+    for record in records.values():
+        assert ("tests pass" in record["message"]) == (record["status"] == "resolved"), record
     preds_file = tmp_path / "out" / "preds.jsonl"
     preds = {p["instance_id"]: p for p in map(json.loads, preds_file.read_text().splitlines())}
-    assert set(preds) == {"lib__good", "lib__wrong"}
+    assert set(preds) == {"lib__good", "lib__wrong", "lib__idle"}
     assert "+    return a + b" in preds["lib__good"]["model_patch"]
     assert preds["lib__good"]["model_name_or_path"] == "gpt-5.2-codex"
-    assert "resolved 1 of 2 (50.0%)" in result.stdout
+    assert "resolved 1 of 3 (33.3%)" in result.stdout
 
 
 def test_bad_task_file_is_a_usage_error(tmp_path: Path) -> None:

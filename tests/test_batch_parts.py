@@ -14,7 +14,7 @@ import pytest
 
 from agent.batch.checkout import CheckoutError, checkout
 from agent.batch.executors import _Services
-from agent.batch.judge import judge, parse_summary
+from agent.batch.judge import judge
 from agent.batch.ratelimit import ThrottledClient, TokenBucket
 from agent.batch.results import Results
 from agent.batch.tasks import TaskFileError, load_tasks, normalise
@@ -143,9 +143,19 @@ def test_judge_resolves_a_fix_and_fails_a_fix_that_breaks_other_tests(tmp_path: 
     breaks = judge(task, breaking, tmp_path / "j2")
     assert breaks["resolved"] is False
     assert breaks["fail_to_pass_failed"] == [] and breaks["pass_to_pass_failed"] == ["tests/test_mul.py::test_mul"]
+    assert breaks["tests"]["tests/test_mul.py::test_mul"]["outcome"] == "failed"
+    assert "assert 8 == 6" in breaks["tests"]["tests/test_mul.py::test_mul"]["message"]
+    assert breaks["tests"]["tests/test_add.py::test_add"] == {"list": "FAIL_TO_PASS", "outcome": "passed",
+                                                               "message": ""}
+    assert breaks["reason"].startswith("PASS_TO_PASS 1 failed: tests/test_mul.py::test_mul (failed: ")
+    assert "1 failed" in breaks["output_tail"]
+    # Nothing changed: nothing is run, so no test is claimed to have failed.
     empty = judge(task, "", tmp_path / "j3")
-    assert empty["resolved"] is False and empty["note"] == "empty patch"
-    assert empty["fail_to_pass_failed"] == ["tests/test_add.py::test_add"]
+    assert empty["resolved"] is False and empty["note"] == empty["reason"] == "no changes"
+    assert empty["fail_to_pass_failed"] == [] and empty["pass_to_pass_failed"] == []
+    assert empty["not_run"] == ["tests/test_add.py::test_add", "tests/test_mul.py::test_mul"]
+    assert {t["outcome"] for t in empty["tests"].values()} == {"not run"}
+    assert "exit_code" not in empty and not (tmp_path / "j3").exists()
     assert git(swe_repo, "status", "--porcelain") == ""
 
 
@@ -156,11 +166,55 @@ def test_judge_resets_the_agents_edits_to_the_test_patch_files(tmp_path: Path, s
     assert verdict["fail_to_pass_failed"] == ["tests/test_add.py::test_add"]
 
 
-def test_parse_summary_failure_outweighs_pass() -> None:
-    output = ("PASSED t.py::a\nPASSED t.py::b[x y]\nERROR t.py::a - RuntimeError: teardown\n"
-              "FAILED t.py::c - assert 1 == 2\nXFAIL t.py::d\n")
-    assert parse_summary(output) == {"t.py::a": "ERROR", "t.py::b[x y]": "PASSED", "t.py::c": "FAILED",
-                                     "t.py::d": "XFAIL"}
+def test_judge_gives_each_named_test_its_outcome_and_reason(tmp_path: Path) -> None:
+    tests = {
+        "tests/test_many.py": (
+            "import pytest\n\n\n@pytest.fixture\ndef broken_teardown():\n    yield\n"
+            "    raise RuntimeError('teardown broke')\n\n\n"
+            "def test_teardown(broken_teardown):\n    pass\n\n\n"
+            "@pytest.mark.parametrize('x', ['a b'])\ndef test_param(x):\n    pass\n\n\n"
+            "@pytest.mark.xfail(reason='known')\ndef test_xfail():\n    assert False\n\n\n"
+            "@pytest.mark.skip(reason='not here')\ndef test_skipped():\n    pass\n"),
+        "tests/test_broken.py": "import no_such_module\n\n\ndef test_never():\n    pass\n",
+    }
+    repo = make_repo(tmp_path / "many", {"calc.py": CALC_BUG, **tests})
+    names = ["tests/test_many.py::test_teardown", "tests/test_many.py::test_param[a b]",
+             "tests/test_many.py::test_xfail", "tests/test_many.py::test_skipped",
+             "tests/test_broken.py::test_never", "tests/test_many.py::test_gone"]
+    task = task_of(repo, FAIL_TO_PASS=names[:2], PASS_TO_PASS=names[2:],
+                   base_commit=git(repo, "rev-parse", "HEAD").strip())
+    verdict = judge(task, make_patch(repo, {"calc.py": FIXED}, tmp_path), tmp_path / "j")
+    outcomes = {t: (r["outcome"], r["message"]) for t, r in verdict["tests"].items()}
+    assert outcomes["tests/test_many.py::test_teardown"][0] == "error"  # the teardown outweighs the pass
+    assert "teardown broke" in outcomes["tests/test_many.py::test_teardown"][1]
+    assert outcomes["tests/test_many.py::test_param[a b]"] == ("passed", "")
+    assert outcomes["tests/test_many.py::test_xfail"][0] == "xfailed"
+    assert outcomes["tests/test_many.py::test_skipped"][0] == "skipped"
+    never = outcomes["tests/test_broken.py::test_never"]
+    assert never[0] == "not run" and "collection error" in never[1] and "no_such_module" in never[1]
+    assert outcomes["tests/test_many.py::test_gone"] == ("not run", "not in pytest's report")
+    assert verdict["fail_to_pass_failed"] == ["tests/test_many.py::test_teardown"]
+    assert verdict["pass_to_pass_failed"] == ["tests/test_many.py::test_skipped"]
+    assert verdict["not_run"] == ["tests/test_broken.py::test_never", "tests/test_many.py::test_gone"]
+    assert verdict["resolved"] is False
+
+
+def test_judge_uses_the_projects_interpreter_and_says_when_pytest_is_missing(tmp_path: Path, swe_repo: Path) -> None:
+    import subprocess
+    import sys
+
+    bare = tmp_path / "bare-venv"  # a virtualenv without pytest, as a repository's .venv often starts
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    task = swe_task(swe_repo, tmp_path)
+    fixed = make_patch(swe_repo, {"calc.py": FIXED}, tmp_path)
+    verdict = judge(task, fixed, tmp_path / "j1", python=str(bare / "bin" / "python"))
+    assert verdict["resolved"] is False and verdict["fail_to_pass_failed"] == []
+    assert verdict["not_run"] == ["tests/test_add.py::test_add", "tests/test_mul.py::test_mul"]
+    message = verdict["tests"]["tests/test_add.py::test_add"]["message"]
+    assert "pytest wrote no report" in message and "No module named pytest" in message, message
+    # The task's own `python` wins over the batch's.
+    task["python"] = sys.executable
+    assert judge(task, fixed, tmp_path / "j2", python=str(bare))["resolved"] is True
 
 
 @pytest.mark.parametrize("reason, tests_ok, verdict, status", [
@@ -168,7 +222,7 @@ def test_parse_summary_failure_outweighs_pass() -> None:
     ("done", None, None, "resolved"),
     ("budget", False, None, "budget"),
     ("error", None, None, "error"),
-    ("cancelled", None, None, "error"),
+    ("cancelled", None, None, "interrupted"),
     ("done", True, {"resolved": False}, "failed"),
     ("budget", False, {"resolved": True}, "resolved"),
     ("budget", False, {"resolved": False}, "budget"),

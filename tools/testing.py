@@ -24,7 +24,7 @@ from tools.search import walk_files
 from tools.shell import cut_note
 
 if TYPE_CHECKING:
-    from sandbox.runner import CommandResult
+    from sandbox.runner import CommandResult, Runner
 
 DEFAULT_PYTEST = "python -m pytest"
 OUTPUT_BYTES = 60_000  # of a test command's output
@@ -75,6 +75,8 @@ class Summary:
     errors: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
+    # Test id -> passed | failed | error | skipped | xfailed, for judging named tests.
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.errors} errors, {self.skipped} skipped"
@@ -87,10 +89,13 @@ def parse_junit(xml_text: str, root: Path) -> Summary:
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
-        if case.find("skipped") is not None:
+        skipped = case.find("skipped")
+        if skipped is not None:
             summary.skipped += 1
+            summary.outcomes[_test_id(case)] = "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
         elif problem is None:
             summary.passed += 1
+            summary.outcomes[_test_id(case)] = "passed"
         else:
             kind = "failed" if problem.tag == "failure" else "error"
             if kind == "error" and problem.get("message") == "collection failure":
@@ -101,6 +106,7 @@ def parse_junit(xml_text: str, root: Path) -> Summary:
                 summary.errors += 1
             text = problem.text or ""
             summary.failures.append(Failure(_test_id(case), kind, _message(problem, text), _trim_traceback(text, root)))
+            summary.outcomes[_test_id(case)] = "failed" if kind == "failed" else "error"
     return summary
 
 
@@ -180,17 +186,7 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     if not is_pytest(base):
         return _run_other(ctx, command)
 
-    # The sandbox binds the working copy at its real path, so this path is valid inside it too.
-    report = ctx.root.resolve() / f".codex-agent-junit-{secrets.token_hex(6)}.xml"
-    # Our options go before the model's args so that its own --tb wins.
-    options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
-    try:
-        result = ctx.runner.run(f"{base} {options} {args.strip()}".strip(), timeout=ctx.command_timeout,
-                                max_output_bytes=OUTPUT_BYTES)
-        xml_text = report.read_text(errors="replace") if report.is_file() else None
-    finally:
-        report.unlink(missing_ok=True)
-
+    result, xml_text = run_pytest(ctx.runner, ctx.root, base, args, timeout=ctx.command_timeout)
     if result.timed_out or xml_text is None:  # no report: timeout, usage error, crash
         status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
@@ -201,6 +197,23 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     # selects nothing is the caller's mistake and stays one.
     ok = result.exit_code == 0 or (result.exit_code == 5 and not args.strip())
     return ToolResult(_pytest_report(summary, result.exit_code, command), ok=ok, data=_data(command, result, summary))
+
+
+def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: float,
+               max_output_bytes: int = OUTPUT_BYTES) -> tuple["CommandResult", str | None]:
+    """Run the pytest command `base` with a junit report, then `args`: the
+    result and the report's XML (None when pytest wrote none)."""
+    # The sandbox binds the working copy at its real path, so this path is valid inside it too.
+    report = root.resolve() / f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    # Our options go before the model's args so that its own --tb wins.
+    options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
+    try:
+        result = runner.run(f"{base} {options} {args.strip()}".strip(), timeout=timeout,
+                            max_output_bytes=max_output_bytes)
+        xml_text = report.read_text(errors="replace") if report.is_file() else None
+    finally:
+        report.unlink(missing_ok=True)
+    return result, xml_text
 
 
 def _run_other(ctx: ToolContext, command: str) -> ToolResult:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.batch.checkout import CheckoutError, checkout
-from agent.batch.judge import JudgeError, SetupError, judge, run_setup
+from agent.batch.judge import JudgeError, SetupError, describe, judge, python_prefix, run_setup
 from agent.batch.paths import cache_dir
 from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
 from agent.batch.tasks import is_judged, safe_name
@@ -33,6 +33,7 @@ from agent.session import Session, SessionError
 
 # Faults of the infrastructure, reported as the task's error without a traceback.
 _KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
+INTERRUPTED = "interrupted before it finished; running the batch again runs it"
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
@@ -56,6 +57,8 @@ def run_task(
     }
     try:
         result.update(_run(task, settings, work, limiter, _reporter(task["id"], progress)))
+    except KeyboardInterrupt:  # the batch is stopping: cleaned up below, run again next time
+        result.update(status="interrupted", reason="cancelled", message=INTERRUPTED)
     except _KNOWN_FAULTS as exc:
         result.update(status="error", reason="error", message=str(exc))
     except Exception as exc:  # a bug or an unexpected fault must not take the batch down
@@ -69,9 +72,11 @@ def run_task(
 
 def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Limiter | None,
          report: Callable[[str], None]) -> dict[str, Any]:
+    config = task_settings(settings, task, work / "trajectory.jsonl")
+    if config.python:
+        python_prefix(config.python)  # a wrong environment is found before the model is paid
     report("checking out")
     source = checkout(task["repo"], task["base_commit"], work / "repo")
-    config = task_settings(settings, task, work / "trajectory.jsonl")
     client = task_client(config, limiter, report)
     run_id = f"batch-{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
     session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"],
@@ -90,11 +95,12 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     verdict = None
     if is_judged(task) and outcome.reason in ("done", "budget"):
         report("judging")
-        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox)
+        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox, python=config.python)
+    status = status_of(outcome.reason, outcome.tests_ok, verdict)
     return {
-        "status": status_of(outcome.reason, outcome.tests_ok, verdict),
+        "status": status,
         "reason": outcome.reason,
-        "message": outcome.message,
+        "message": message_of(status, outcome.message, verdict),
         "model": client.model,
         "steps": outcome.steps,
         "input_tokens": outcome.usage.input_tokens,
@@ -108,8 +114,11 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
 
 
 def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None) -> str:
-    """resolved | failed | budget | error. A judged task is resolved by its
-    verdict even when a limit stopped the agent: the patch is what counts."""
+    """resolved | failed | budget | error | interrupted. A judged task is
+    resolved by its verdict even when a limit stopped the agent: the patch is
+    what counts."""
+    if reason == "cancelled":
+        return "interrupted"
     if reason not in ("done", "budget"):
         return "error"
     if verdict is not None and verdict["resolved"]:
@@ -121,10 +130,21 @@ def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None
     return "resolved"
 
 
+def message_of(status: str, session_message: str, verdict: dict[str, Any] | None) -> str:
+    """The result's one line, never at odds with its status: for a judged
+    task the verdict's reason (the session's own "tests pass" was about the
+    tests it could see), after the limit that stopped the agent if one did."""
+    if status == "interrupted":
+        return INTERRUPTED
+    if verdict is None:
+        return session_message
+    return verdict["reason"] if status in ("resolved", "failed") else f"{session_message}; judged: {verdict['reason']}"
+
+
 def task_settings(settings: dict[str, Any], task: dict[str, Any], trajectory: Path) -> Settings:
     values = {**settings, "trajectory": trajectory, "apply": False}
     values["api_key"] = values.get("api_key") or os.environ.get("OPENAI_API_KEY")
-    for key in ("model", "max_steps", "test_cmd"):
+    for key in ("model", "max_steps", "test_cmd", "python"):
         if task[key] is not None:
             values[key] = task[key]
     return Settings(**values)
