@@ -247,3 +247,58 @@ def test_task_values_never_reach_git_as_options(tmp_path: Path, calc_repo: Path)
         assert "neither a commit id (hex) nor a valid ref name" in records[name]["message"], records[name]
     assert records["evil-url"]["status"] == "error"
     assert asked_about(server) == {"fine"}
+
+
+@pytest.mark.parametrize("whom", ["process group", "batch process"])
+def test_a_killed_batch_keeps_finished_results_cleans_up_and_resumes(tmp_path: Path, calc_repo: Path,
+                                                                    whom: str) -> None:
+    """`timeout` sends SIGTERM to the whole process group; a job scheduler may send it to the batch alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    write_tasks(tmp_path / "tasks.jsonl", [task("quick", calc_repo), task("slow", calc_repo)])
+    script = {"quick": [FIX, text("Fixed.")], "slow": [call("shell", {"command": "sleep 120"}), text("Done.")]}
+    out = tmp_path / "out"
+    with FakeOpenAI(script) as server:
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "batch", "tasks.jsonl", "-j", "2", "--out", "out", "--base-url",
+             server.base_url, "--api", "chat"], cwd=tmp_path, env=env, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 180
+        # Stop once "quick" has its result and "slow" is inside its sleep.
+        while time.monotonic() < deadline and not (
+                (out / "results.jsonl").is_file() and "quick" in (out / "results.jsonl").read_text()
+                and len([r for r in server.model_requests if "slow:" in json.dumps(r)]) >= 1):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        time.sleep(1.5)  # the shell call has started
+        if whom == "process group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    records = results(out)
+    assert records["quick"]["status"] == "resolved"
+    assert records["slow"]["status"] == "interrupted", records["slow"]
+    assert "running the batch again runs it" in records["slow"]["message"]
+    assert "Run the same command again" in stderr
+    # No working copy, scratch checkout or branch is left behind.
+    state = Path(os.environ["XDG_STATE_HOME"])
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    assert [p.name for p in state.rglob("worktrees/*")] == []
+    assert list((cache / "codex-agent" / "batch" / "work").iterdir()) == []
+    assert git(calc_repo, "branch", "--format=%(refname:short)").split() == ["main"]
+
+    with FakeOpenAI({"slow": [FIX, text("Fixed.")]}) as server:
+        again = batch(server, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert asked_about(server) == {"slow"}
+    final = results(out)
+    assert final["slow"]["status"] == "resolved" and final["quick"] == records["quick"]
