@@ -379,3 +379,32 @@ def test_ray_executor_runs_tasks_as_remote_tasks(tmp_path: Path) -> None:
     assert result["status"] == "resolved", result
     assert "new.txt" in result["patch_text"]
     assert any(task_id == "t" for task_id, _ in updates)
+
+
+def test_judge_tests_the_checkouts_code_over_an_editable_install_of_the_clone(tmp_path: Path) -> None:
+    """A src-layout project installed editable into its venv from the user's clone,
+    as SWE-bench users prepare one: the judge must import the patched checkout."""
+    import subprocess
+    import sys
+
+    clone = tmp_path / "mylib"
+    pyproject = ('[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+                 '[project]\nname = "mylib"\nversion = "0.1"\n')
+    make_repo(clone, {"pyproject.toml": pyproject, "src/mylib/__init__.py": CALC_BUG,
+                      "tests/test_mul.py": TESTS["tests/test_mul.py"].replace("from calc", "from mylib")})
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--no-index", "-e", str(clone)], check=True, capture_output=True)
+    added = ("import mylib\n\n\ndef test_add():\n"
+             f"    assert not mylib.__file__.startswith({str(clone)!r}), mylib.__file__\n"
+             "    assert mylib.add(2, 3) == 5\n")
+    task = task_of(clone, FAIL_TO_PASS=["tests/test_add.py::test_add"], PASS_TO_PASS=["tests/test_mul.py::test_mul"],
+                   test_patch=make_patch(clone, {"tests/test_add.py": added}, tmp_path),
+                   base_commit=git(clone, "rev-parse", "HEAD").strip(), python=str(env / "bin" / "python"))
+    fixed = make_patch(clone, {"src/mylib/__init__.py": FIXED}, tmp_path)
+    verdict = judge(task, fixed, tmp_path / "j")
+    assert verdict["resolved"] is True, verdict
+    unfixed = judge(task, make_patch(clone, {"README": "x\n"}, tmp_path), tmp_path / "j2")
+    assert unfixed["fail_to_pass_failed"] == ["tests/test_add.py::test_add"]
+    assert "assert -1 == 5" in unfixed["tests"]["tests/test_add.py::test_add"]["message"]

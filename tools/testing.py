@@ -200,7 +200,8 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
 
 
 def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: float,
-               max_output_bytes: int = OUTPUT_BYTES) -> tuple["CommandResult", str | None]:
+               max_output_bytes: int = OUTPUT_BYTES,
+               env: dict[str, str] | None = None) -> tuple["CommandResult", str | None]:
     """Run the pytest command `base` with a junit report, then `args`: the
     result and the report's XML (None when pytest wrote none)."""
     # The sandbox binds the working copy at its real path, so this path is valid inside it too.
@@ -209,7 +210,7 @@ def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: f
     options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
     try:
         result = runner.run(f"{base} {options} {args.strip()}".strip(), timeout=timeout,
-                            max_output_bytes=max_output_bytes)
+                            max_output_bytes=max_output_bytes, env=env)
         xml_text = report.read_text(errors="replace") if report.is_file() else None
     finally:
         report.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ As the SWE-bench harness does it: a fresh checkout at the base commit, the
 setup commands, the agent's patch, the test files of `test_patch` reset to
 the base and the test patch applied, then pytest over the files holding the
 named tests, with the project's interpreter (the `python` setting, else the
-repository's virtualenv). Each named test's outcome and message come from
+repository's virtualenv) and the checkout's code first on the import path. Each named test's outcome and message come from
 pytest's junit report, read by the run_tests tool's own parser; a test the
 report lacks did not run, and says why. An empty patch is not run at all: it
 is "no changes", not a list of failures. The agent's own working copy is
@@ -15,6 +15,7 @@ node ids (`path::name`).
 
 from __future__ import annotations
 
+import os
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
@@ -69,7 +70,8 @@ def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto"
             raise JudgeError(f"the test patch does not apply: {exc}") from exc
     base = f"{_pytest(task)} {PYTEST_OPTIONS}"
     files = " ".join(map(shlex.quote, _test_files(task)))
-    result, xml_text = run_pytest(runner, root, base, files, timeout=JUDGE_TIMEOUT, max_output_bytes=OUTPUT_BYTES)
+    result, xml_text = run_pytest(runner, root, base, files, timeout=JUDGE_TIMEOUT, max_output_bytes=OUTPUT_BYTES,
+                                  env={"PYTHONPATH": import_path(root)})
     tail = result.output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
     summary = _summary(xml_text, root)
     if result.timed_out:
@@ -81,6 +83,15 @@ def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto"
     verdict = _verdict(task, summary, not_run=why)
     verdict.update(command=f"{base} {files}".strip(), exit_code=result.exit_code, output_tail="\n".join(tail))
     return verdict
+
+
+def import_path(root: Path) -> str:
+    """The checkout's own code ahead of whatever the environment installed
+    (an editable install points at the clone it was made from, not at this
+    checkout): its root, and `src` too in the src layout."""
+    src = root / "src"
+    roots = [root, src] if src.is_dir() and not (src / "__init__.py").exists() else [root]
+    return os.pathsep.join(str(r) for r in roots)
 
 
 def environment(task: dict[str, Any], python: str | None) -> Path | None:
