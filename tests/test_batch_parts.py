@@ -18,7 +18,7 @@ from agent.batch.judge import judge
 from agent.batch.ratelimit import ThrottledClient, TokenBucket
 from agent.batch.results import Results
 from agent.batch.tasks import TaskFileError, load_tasks, normalise
-from agent.batch.worker import task_client, run_task, settings_dict, status_of
+from agent.batch.worker import run_task, settings_dict, status_of, task_client, task_settings
 from agent.config import Settings
 from tests.conftest import git, make_repo
 from tests.fake_openai import FakeOpenAI, call, error, text
@@ -212,9 +212,19 @@ def test_judge_uses_the_projects_interpreter_and_says_when_pytest_is_missing(tmp
     assert verdict["not_run"] == ["tests/test_add.py::test_add", "tests/test_mul.py::test_mul"]
     message = verdict["tests"]["tests/test_add.py::test_add"]["message"]
     assert "pytest wrote no report" in message and "No module named pytest" in message, message
-    # The task's own `python` wins over the batch's.
-    task["python"] = sys.executable
-    assert judge(task, fixed, tmp_path / "j2", python=str(bare))["resolved"] is True
+    assert judge(task, fixed, tmp_path / "j2", python=sys.executable)["resolved"] is True
+
+
+def test_the_tasks_python_wins_then_the_batchs_then_the_repositorys_venv(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG})
+    (repo / ".venv").mkdir()
+    (repo / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    trajectory = tmp_path / "t.jsonl"
+    batch_wide = settings_dict(Settings(python="/opt/batch-env"))
+    assert task_settings(batch_wide, task_of(repo, python="/opt/task-env"), trajectory).python == "/opt/task-env"
+    assert task_settings(batch_wide, task_of(repo), trajectory).python == "/opt/batch-env"
+    assert task_settings(settings_dict(Settings()), task_of(repo), trajectory).python == str((repo / ".venv").resolve())
+    assert task_of(repo, python="envs/p")["python"] == str(repo.parent / "envs" / "p")  # relative to the task file
 
 
 @pytest.mark.parametrize("reason, tests_ok, verdict, status", [
@@ -401,10 +411,11 @@ def test_judge_tests_the_checkouts_code_over_an_editable_install_of_the_clone(tm
              "    assert mylib.add(2, 3) == 5\n")
     task = task_of(clone, FAIL_TO_PASS=["tests/test_add.py::test_add"], PASS_TO_PASS=["tests/test_mul.py::test_mul"],
                    test_patch=make_patch(clone, {"tests/test_add.py": added}, tmp_path),
-                   base_commit=git(clone, "rev-parse", "HEAD").strip(), python=str(env / "bin" / "python"))
+                   base_commit=git(clone, "rev-parse", "HEAD").strip())
     fixed = make_patch(clone, {"src/mylib/__init__.py": FIXED}, tmp_path)
-    verdict = judge(task, fixed, tmp_path / "j")
+    python = str(env / "bin" / "python")
+    verdict = judge(task, fixed, tmp_path / "j", python=python)
     assert verdict["resolved"] is True, verdict
-    unfixed = judge(task, make_patch(clone, {"README": "x\n"}, tmp_path), tmp_path / "j2")
+    unfixed = judge(task, make_patch(clone, {"README": "x\n"}, tmp_path), tmp_path / "j2", python=python)
     assert unfixed["fail_to_pass_failed"] == ["tests/test_add.py::test_add"]
     assert "assert -1 == 5" in unfixed["tests"]["tests/test_add.py::test_add"]["message"]

@@ -4,8 +4,8 @@ without breaking PASS_TO_PASS?
 As the SWE-bench harness does it: a fresh checkout at the base commit, the
 setup commands, the agent's patch, the test files of `test_patch` reset to
 the base and the test patch applied, then pytest over the files holding the
-named tests, with the project's interpreter (the `python` setting, else the
-repository's virtualenv) and the checkout's code first on the import path. Each named test's outcome and message come from
+named tests, with the project's interpreter (`python`, see
+worker.task_settings) and the checkout's code first on the import path. Each named test's outcome and message come from
 pytest's junit report, read by the run_tests tool's own parser; a test the
 report lacks did not run, and says why. An empty patch is not run at all: it
 is "no changes", not a list of failures. The agent's own working copy is
@@ -22,9 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agent.batch.checkout import checkout
-from agent.batch.tasks import is_url
 from sandbox.git import GitError, git
-from sandbox.python_env import find_venv
 from sandbox.runner import Runner
 from tools.testing import DEFAULT_PYTEST, Summary, is_pytest, parse_junit, run_pytest
 
@@ -56,7 +54,7 @@ def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto"
     if not patch.strip():
         return _verdict(task, None, note=NO_CHANGES)
     root = checkout(task["repo"], task["base_commit"], dest)
-    runner = Runner(root, mode=sandbox, venv=environment(task, python))
+    runner = Runner(root, mode=sandbox, venv=python_prefix(python) if python else None)
     run_setup(runner, task["setup"])
     try:
         _apply(root, patch)
@@ -92,16 +90,6 @@ def import_path(root: Path) -> str:
     src = root / "src"
     roots = [root, src] if src.is_dir() and not (src / "__init__.py").exists() else [root]
     return os.pathsep.join(str(r) for r in roots)
-
-
-def environment(task: dict[str, Any], python: str | None) -> Path | None:
-    """The prefix of the interpreter that runs the project's tests: the task's
-    or the batch's `python` (an interpreter or a prefix), else the virtualenv
-    of a local repository, else None (the Runner's own discovery)."""
-    chosen = task.get("python") or python
-    if chosen:
-        return python_prefix(chosen)
-    return None if is_url(task["repo"]) else find_venv(Path(task["repo"]))
 
 
 def python_prefix(value: str) -> Path:

@@ -12,6 +12,7 @@ same command again runs them).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -63,6 +64,8 @@ def batch_main(
     if jobs < 1:
         _say("codex-agent: -j must be at least 1")
         return EXIT_USAGE
+    if settings.python:  # workers may run elsewhere: a path relative to here means here
+        settings = dataclasses.replace(settings, python=str(Path(settings.python).expanduser().absolute()))
     out = (out or default_out(file)).resolve()
     out.mkdir(parents=True, exist_ok=True)
     _remember_task_file(out, file)

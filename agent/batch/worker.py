@@ -25,11 +25,12 @@ from agent.batch.checkout import CheckoutError, checkout
 from agent.batch.judge import JudgeError, SetupError, describe, judge, python_prefix, run_setup
 from agent.batch.paths import cache_dir
 from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
-from agent.batch.tasks import is_judged, safe_name
+from agent.batch.tasks import is_judged, is_url, safe_name
 from agent.config import Settings
 from agent.events import Event, ModelRequested, Notice, TestsRan, ToolStarted
 from agent.model import ModelError, client_for
 from agent.session import Session, SessionError
+from sandbox.python_env import find_venv
 
 # Faults of the infrastructure, reported as the task's error without a traceback.
 _KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
@@ -45,7 +46,7 @@ def settings_dict(settings: Settings) -> dict[str, Any]:
 def run_task(
     task: dict[str, Any], settings: dict[str, Any], limiter: Limiter | None = None, progress: Any = None
 ) -> dict[str, Any]:
-    """Run one task; never raises. `limiter` is the batch's shared rate limit,
+    """Run one task; never raises (an interruption makes it `interrupted`). `limiter` is the batch's shared rate limit,
     `progress` a queue that gets (task id, what the agent is doing) pairs."""
     started = time.monotonic()
     scratch = cache_dir() / "work"
@@ -147,6 +148,10 @@ def task_settings(settings: dict[str, Any], task: dict[str, Any], trajectory: Pa
     for key in ("model", "max_steps", "test_cmd", "python"):
         if task[key] is not None:
             values[key] = task[key]
+    if not values.get("python") and not is_url(task["repo"]):
+        # The checkout has no virtualenv (it is a fresh clone): the repository's own one is the project's.
+        venv = find_venv(Path(task["repo"]))
+        values["python"] = str(venv) if venv else None
     return Settings(**values)
 
 
