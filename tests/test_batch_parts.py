@@ -225,6 +225,7 @@ def test_the_tasks_python_wins_then_the_batchs_then_the_repositorys_venv(tmp_pat
     assert task_settings(batch_wide, task_of(repo), trajectory).python == "/opt/batch-env"
     assert task_settings(settings_dict(Settings()), task_of(repo), trajectory).python == str((repo / ".venv").resolve())
     assert task_of(repo, python="envs/p")["python"] == str(repo.parent / "envs" / "p")  # relative to the task file
+    assert task_of(repo, python="~/envs/p")["python"] == str(Path.home() / "envs" / "p")
 
 
 @pytest.mark.parametrize("reason, tests_ok, verdict, status", [

@@ -117,7 +117,7 @@ def resolve_repo(repo: str, base_dir: Path) -> str:
     when its task runs."""
     if is_url(repo):
         return repo
-    local = (base_dir / repo).expanduser()
+    local = base_dir / Path(repo).expanduser()
     if local.exists():
         return str(local.resolve())
     if _GITHUB_NAME.match(repo):
@@ -127,7 +127,7 @@ def resolve_repo(repo: str, base_dir: Path) -> str:
 
 def _local_path(value: str | None, base_dir: Path) -> str | None:
     """A path relative to the task file's folder made absolute."""
-    return str((base_dir / value).expanduser()) if value else None
+    return str(base_dir / Path(value).expanduser()) if value else None
 
 
 def safe_name(task_id: str) -> str:
