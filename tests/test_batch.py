@@ -302,3 +302,37 @@ def test_a_killed_batch_keeps_finished_results_cleans_up_and_resumes(tmp_path: P
     assert asked_about(server) == {"slow"}
     final = results(out)
     assert final["slow"]["status"] == "resolved" and final["quick"] == records["quick"]
+
+
+def test_swebench_style_instances_with_a_prepared_venv_and_only_the_documented_commands(tmp_path: Path) -> None:
+    """docs/batch.md's recipe: a clone, a venv with the project installed editable
+    from it, `python` on each task, no test_cmd. The gold fix resolves, no change fails."""
+    import subprocess
+    import sys
+
+    pyproject = ('[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+                 '[project]\nname = "calc"\nversion = "0.1"\n\n[tool.setuptools]\npy-modules = ["calc"]\n')
+    clone = make_repo(tmp_path / "calc", {"pyproject.toml": pyproject, **SWE_REPO})
+    env = tmp_path / "envs" / "calc"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    # `pip install -e` as documented; offline here, with the system's setuptools.
+    subprocess.run([str(env / "bin" / "pip"), "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-e", str(clone)], check=True, capture_output=True)
+    test_patch = TEST_PATCH.replace(
+        "+def test_add_hidden_marker():\n",
+        "+def test_add_hidden_marker():\n+    import calc, sys\n"
+        f"+    assert sys.prefix == {str(env)!r}  # the task's environment\n"
+        f"+    assert not calc.__file__.startswith({str(clone) + '/'!r})  # the patched checkout, not the clone\n"
+    ).replace("@@ -0,0 +1,5 @@", "@@ -0,0 +1,8 @@")
+    instances = [{**swe_instance(name, clone), "repo": "calc", "python": "envs/calc", "test_patch": test_patch}
+                 for name in ("calc__gold", "calc__idle")]
+    write_tasks(tmp_path / "tasks.jsonl", instances)
+    with FakeOpenAI({"calc__gold": [FIX, text("Done.")], "calc__idle": [text("Nothing to change.")]}) as server:
+        result = batch(server, tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = results(tmp_path / "out")
+    gold, idle = records["calc__gold"], records["calc__idle"]
+    assert gold["status"] == "resolved", gold
+    assert gold["judge"]["command"].startswith("python -m pytest")
+    assert {t["outcome"] for t in gold["judge"]["tests"].values()} == {"passed"}
+    assert idle["status"] == "failed" and idle["message"] == "no changes", idle
