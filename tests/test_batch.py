@@ -249,12 +249,10 @@ def test_task_values_never_reach_git_as_options(tmp_path: Path, calc_repo: Path)
     assert asked_about(server) == {"fine"}
 
 
-@pytest.mark.parametrize("whom", ["process group", "batch process"])
-def test_a_killed_batch_keeps_finished_results_cleans_up_and_resumes(tmp_path: Path, calc_repo: Path,
-                                                                    whom: str) -> None:
-    """`timeout` sends SIGTERM to the whole process group; a job scheduler may send it to the batch alone."""
+def kill_while_running(tmp_path: Path, calc_repo: Path, kill: Any) -> tuple[int, str]:
+    """Start a batch of a quick and a slow task; once the quick one has its
+    result and the slow one sleeps in a command, `kill(pid)`. (exit code, stderr)."""
     import os
-    import signal
     import subprocess
     import sys
     import time
@@ -271,37 +269,74 @@ def test_a_killed_batch_keeps_finished_results_cleans_up_and_resumes(tmp_path: P
              server.base_url, "--api", "chat"], cwd=tmp_path, env=env, start_new_session=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 180
-        # Stop once "quick" has its result and "slow" is inside its sleep.
         while time.monotonic() < deadline and not (
                 (out / "results.jsonl").is_file() and "quick" in (out / "results.jsonl").read_text()
-                and len([r for r in server.model_requests if "slow:" in json.dumps(r)]) >= 1):
+                and any("slow:" in json.dumps(r) for r in server.model_requests)):
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         time.sleep(1.5)  # the shell call has started
+        kill(proc.pid)
+        _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+def leftovers() -> list[Path]:
+    """Working copies and scratch checkouts of batch tasks."""
+    import os
+
+    state, cache = Path(os.environ["XDG_STATE_HOME"]), Path(os.environ["XDG_CACHE_HOME"])
+    return [*state.rglob("worktrees/*"), *(cache / "codex-agent" / "batch" / "work").glob("*")]
+
+
+def resume_runs_only_the_slow_task(tmp_path: Path) -> Any:
+    with FakeOpenAI({"slow": [FIX, text("Fixed.")]}) as server:
+        again = batch(server, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert asked_about(server) == {"slow"}
+    final = results(tmp_path / "out")
+    assert final["slow"]["status"] == "resolved" and final["quick"]["status"] == "resolved"
+    return again
+
+
+@pytest.mark.parametrize("whom", ["process group", "batch process"])
+def test_a_killed_batch_keeps_finished_results_cleans_up_and_resumes(tmp_path: Path, calc_repo: Path,
+                                                                    whom: str) -> None:
+    """`timeout` sends SIGTERM to the whole process group; a job scheduler may send it to the batch alone."""
+    import os
+    import signal
+
+    def kill(pid: int) -> None:
         if whom == "process group":
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGTERM)
         else:
-            os.kill(proc.pid, signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    records = results(out)
+            os.kill(pid, signal.SIGTERM)
+
+    code, stderr = kill_while_running(tmp_path, calc_repo, kill)
+    assert code == 130, stderr
+    records = results(tmp_path / "out")
     assert records["quick"]["status"] == "resolved"
     assert records["slow"]["status"] == "interrupted", records["slow"]
     assert "running the batch again runs it" in records["slow"]["message"]
     assert "Run the same command again" in stderr
     # No working copy, scratch checkout or branch is left behind.
-    state = Path(os.environ["XDG_STATE_HOME"])
-    cache = Path(os.environ["XDG_CACHE_HOME"])
-    assert [p.name for p in state.rglob("worktrees/*")] == []
-    assert list((cache / "codex-agent" / "batch" / "work").iterdir()) == []
+    assert leftovers() == []
     assert git(calc_repo, "branch", "--format=%(refname:short)").split() == ["main"]
+    resume_runs_only_the_slow_task(tmp_path)
 
-    with FakeOpenAI({"slow": [FIX, text("Fixed.")]}) as server:
-        again = batch(server, tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert asked_about(server) == {"slow"}
-    final = results(out)
-    assert final["slow"]["status"] == "resolved" and final["quick"] == records["quick"]
+
+def test_a_batch_killed_outright_is_cleaned_up_by_the_next_run(tmp_path: Path, calc_repo: Path) -> None:
+    import os
+    import signal
+
+    code, _ = kill_while_running(tmp_path, calc_repo, lambda pid: os.killpg(pid, signal.SIGKILL))
+    assert code == -signal.SIGKILL
+    assert results(tmp_path / "out")["quick"]["status"] == "resolved"  # written as it ended
+    stale = leftovers()
+    assert stale, "the killed task left its working copy"
+    again = resume_runs_only_the_slow_task(tmp_path)
+    assert "removed a leftover of a killed batch" in again.stderr
+    assert leftovers() == []
+
 
 
 def test_swebench_style_instances_with_a_prepared_venv_and_only_the_documented_commands(tmp_path: Path) -> None:

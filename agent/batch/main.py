@@ -31,7 +31,7 @@ from agent.batch.paths import batches_dir
 from agent.batch.results import Results
 from agent.batch.tasks import TaskFileError, load_tasks
 from agent.batch.view import BatchProgress, summary_table
-from agent.batch.worker import INTERRUPTED, settings_dict
+from agent.batch.worker import INTERRUPTED, remove_leftovers, settings_dict
 from agent.config import Settings
 from agent.exit_codes import EXIT_BATCH_ERRORS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
@@ -81,6 +81,9 @@ def batch_main(
         except ExecutorUnavailable as exc:
             _say(f"codex-agent: {exc}")
             return EXIT_USAGE
+        if executor == "local":
+            for folder in remove_leftovers():
+                _say(f"removed a leftover of a killed batch: {folder}")
         signal.signal(signal.SIGTERM, _terminate)
         with BatchProgress(len(todo)) as view:
             try:

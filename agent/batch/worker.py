@@ -10,6 +10,7 @@ counts, the patch and the trajectory; the caller writes the files.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -30,11 +31,15 @@ from agent.config import Settings
 from agent.events import Event, ModelRequested, Notice, TestsRan, ToolStarted
 from agent.model import ModelError, client_for
 from agent.session import Session, SessionError
+from sandbox.git import git_dirs
 from sandbox.python_env import find_venv
+from sandbox.state import worktrees_dir
 
 # Faults of the infrastructure, reported as the task's error without a traceback.
 _KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
 INTERRUPTED = "interrupted before it finished; running the batch again runs it"
+RUN_PREFIX = "batch-"  # of the working copies' run ids
+_ALIVE = ".alive"
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
@@ -52,6 +57,8 @@ def run_task(
     scratch = cache_dir() / "work"
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{safe_name(task['id'])}-", dir=scratch))
+    alive = (work / _ALIVE).open("w")  # locked while this task runs: see remove_leftovers
+    fcntl.flock(alive, fcntl.LOCK_EX)
     result: dict[str, Any] = {
         "id": task["id"], "model": task["model"] or settings["model"], "steps": 0, "input_tokens": 0,
         "cached_input_tokens": 0, "output_tokens": 0, "cost": 0.0, "judge": None,
@@ -67,8 +74,36 @@ def run_task(
                       traceback=traceback.format_exc(limit=-8))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        alive.close()
     result["wall_time"] = round(time.monotonic() - started, 2)
     return result
+
+
+def remove_leftovers() -> list[str]:
+    """Remove what tasks killed outright (SIGKILL, a crash) left on this
+    machine: scratch folders whose lock no live task holds, and the working
+    copies made from them. Returns the folders removed."""
+    removed = []
+    for folder in sorted((cache_dir() / "work").glob("*/")):
+        try:
+            handle = (folder / _ALIVE).open("r+")
+        except OSError:  # no lock yet: a task is just starting there
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    for copy in sorted(worktrees_dir().glob(f"{RUN_PREFIX}*/")):
+        if (copy / ".git").is_file() and not git_dirs(copy)[0].exists():  # its repository was in a removed scratch folder
+            shutil.rmtree(copy, ignore_errors=True)
+            removed.append(str(copy))
+    for record in worktrees_dir().glob(f"{RUN_PREFIX}*.json"):
+        if not record.with_suffix("").exists():
+            record.unlink(missing_ok=True)
+    return removed
 
 
 def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Limiter | None,
@@ -79,7 +114,7 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     report("checking out")
     source = checkout(task["repo"], task["base_commit"], work / "repo")
     client = task_client(config, limiter, report)
-    run_id = f"batch-{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
+    run_id = f"{RUN_PREFIX}{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
     session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"],
                       persist=False)
     try:
