@@ -346,7 +346,8 @@ def test_rate_limit_holds_across_real_processes() -> None:
         # 15 requests at 10/s take at least 1.4 s, however the three processes interleave.
         assert times[-1] - times[0] >= 1.3
 
-        pauser = context.Process(target=_pause, args=(bucket, 2.0))
+        # Long enough that starting and ending a process on a loaded machine cannot use it up.
+        pauser = context.Process(target=_pause, args=(bucket, 30.0))
         pauser.start()
         pauser.join(60)
         assert bucket.reserve() > 1.0  # another worker's 429 holds this one back too

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.batch.checkout import CheckoutError, checkout
-from agent.batch.judge import JudgeError, SetupError, describe, judge, python_prefix, run_setup
+from agent.batch.judge import JudgeError, SetupError, judge, python_prefix, run_setup
 from agent.batch.paths import cache_dir
 from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
 from agent.batch.tasks import is_judged, is_url, safe_name
@@ -51,8 +51,9 @@ def settings_dict(settings: Settings) -> dict[str, Any]:
 def run_task(
     task: dict[str, Any], settings: dict[str, Any], limiter: Limiter | None = None, progress: Any = None
 ) -> dict[str, Any]:
-    """Run one task; never raises (an interruption makes it `interrupted`). `limiter` is the batch's shared rate limit,
-    `progress` a queue that gets (task id, what the agent is doing) pairs."""
+    """Run one task; never raises (an interruption makes it `interrupted`).
+    `limiter` is the batch's shared rate limit, `progress` a queue that gets
+    (task id, what the agent is doing) pairs."""
     started = time.monotonic()
     scratch = cache_dir() / "work"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,8 @@ def remove_leftovers() -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(str(folder))
     for copy in sorted(worktrees_dir().glob(f"{RUN_PREFIX}*/")):
-        if (copy / ".git").is_file() and not git_dirs(copy)[0].exists():  # its repository was in a removed scratch folder
+        # Its repository was in a scratch folder removed above.
+        if (copy / ".git").is_file() and not git_dirs(copy)[0].exists():
             shutil.rmtree(copy, ignore_errors=True)
             removed.append(str(copy))
     for record in worktrees_dir().glob(f"{RUN_PREFIX}*.json"):
