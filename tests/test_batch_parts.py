@@ -421,3 +421,16 @@ def test_judge_tests_the_checkouts_code_over_an_editable_install_of_the_clone(tm
     unfixed = judge(task, make_patch(clone, {"README": "x\n"}, tmp_path), tmp_path / "j2", python=python)
     assert unfixed["fail_to_pass_failed"] == ["tests/test_add.py::test_add"]
     assert "assert -1 == 5" in unfixed["tests"]["tests/test_add.py::test_add"]["message"]
+
+
+def test_a_test_patch_cannot_make_the_judge_delete_files_outside_the_checkout(tmp_path: Path, swe_repo: Path) -> None:
+    from agent.batch.judge import JudgeError
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    hostile = ("diff --git a/../victim.txt b/../victim.txt\n--- a/../victim.txt\n+++ b/../victim.txt\n"
+               "@@ -1 +1 @@\n-keep me\n+gone\n")
+    task = {**swe_task(swe_repo, tmp_path), "test_patch": hostile}
+    with pytest.raises(JudgeError, match="outside the repository"):
+        judge(task, make_patch(swe_repo, {"calc.py": FIXED}, tmp_path), tmp_path / "j")
+    assert victim.read_text() == "keep me\n"
