@@ -234,6 +234,7 @@ def test_task_values_never_reach_git_as_options(tmp_path: Path, calc_repo: Path)
         task("evil-commit", f"file://{calc_repo}", base_commit=f"--upload-pack=touch {marker};false"),
         task("evil-local", calc_repo, base_commit=f"--upload-pack=touch {marker};false"),
         task("evil-url", f"ext::sh -c touch% {marker}"),
+        task("odd-url", "testgit://host/repo"),  # a remote helper git would look for and run
         task("fine", calc_repo, base_commit="main"),
     ])
     with FakeOpenAI({"fine": [FIX, text("Fixed.")]}) as server:
@@ -246,6 +247,7 @@ def test_task_values_never_reach_git_as_options(tmp_path: Path, calc_repo: Path)
         assert records[name]["status"] == "error"
         assert "neither a commit id (hex) nor a valid ref name" in records[name]["message"], records[name]
     assert records["evil-url"]["status"] == "error"
+    assert "only https://" in records["odd-url"]["message"] and records["odd-url"]["status"] == "error"
     assert asked_about(server) == {"fine"}
 
 
