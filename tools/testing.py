@@ -191,7 +191,7 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
         status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
         return ToolResult(output, ok=False, data=_data(command, result))
-    summary = parse_junit(xml_text, ctx.root.resolve())
+    summary = parse_junit(xml_text, ctx.runner.workdir)
     # The whole suite collecting nothing means no tests exist yet: not a failure
     # (the gate would otherwise never let such a run finish). A filter that
     # selects nothing is the caller's mistake and stays one.
@@ -204,10 +204,12 @@ def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: f
                env: dict[str, str] | None = None) -> tuple["CommandResult", str | None]:
     """Run the pytest command `base` with a junit report, then `args`: the
     result and the report's XML (None when pytest wrote none)."""
-    # The sandbox binds the working copy at its real path, so this path is valid inside it too.
-    report = root.resolve() / f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    # Written inside the working copy: the sandbox's /tmp is private. Commands
+    # may see the copy at another path (Runner.workdir).
+    name = f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    report, inside = root.resolve() / name, runner.workdir / name
     # Our options go before the model's args so that its own --tb wins.
-    options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
+    options = f"--junitxml={shlex.quote(str(inside))} -o junit_family=xunit1 --tb=short"
     try:
         result = runner.run(f"{base} {options} {args.strip()}".strip(), timeout=timeout,
                             max_output_bytes=max_output_bytes, env=env)

@@ -69,9 +69,9 @@ def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto"
     base = f"{_pytest(task)} {PYTEST_OPTIONS}"
     files = " ".join(map(shlex.quote, _test_files(task)))
     result, xml_text = run_pytest(runner, root, base, files, timeout=JUDGE_TIMEOUT, max_output_bytes=OUTPUT_BYTES,
-                                  env={"PYTHONPATH": import_path(root)})
+                                  env={"PYTHONPATH": import_path(root, runner.workdir)})
     tail = result.output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
-    summary = _summary(xml_text, root)
+    summary = _summary(xml_text, runner.workdir)
     if result.timed_out:
         why = f"timed out after {JUDGE_TIMEOUT:g} s"
     elif summary is None:
@@ -83,12 +83,13 @@ def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto"
     return verdict
 
 
-def import_path(root: Path) -> str:
+def import_path(root: Path, workdir: Path) -> str:
     """The checkout's own code ahead of whatever the environment installed
     (an editable install points at the clone it was made from, not at this
-    checkout): its root, and `src` too in the src layout."""
+    checkout): its root, and `src` too in the src layout, as the commands see
+    them (at `workdir`)."""
     src = root / "src"
-    roots = [root, src] if src.is_dir() and not (src / "__init__.py").exists() else [root]
+    roots = [workdir, workdir / "src"] if src.is_dir() and not (src / "__init__.py").exists() else [workdir]
     return os.pathsep.join(str(r) for r in roots)
 
 
@@ -145,11 +146,11 @@ def describe(verdict: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _summary(xml_text: str | None, root: Path) -> Summary | None:
+def _summary(xml_text: str | None, workdir: Path) -> Summary | None:
     if xml_text is None:
         return None
     try:
-        return parse_junit(xml_text, root.resolve())
+        return parse_junit(xml_text, workdir)
     except ET.ParseError:  # the tests' own code can garble the report
         return None
 
