@@ -17,6 +17,7 @@ recursion are off for every call, and `-c` settings reach child gits too.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +41,7 @@ _SAFE_CONFIG = (
     "-c", "core.fsmonitor=false", "-c", "submodule.recurse=false",
 )
 _GITLINK = b"160000 "
+_OBJECT_NAME = re.compile(r"[0-9a-fA-F]{4,64}")
 IDENTITY = {
     "GIT_AUTHOR_NAME": "codex-agent",
     "GIT_AUTHOR_EMAIL": "codex-agent@localhost",
@@ -174,8 +176,24 @@ def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str) -> s
     return git_text("commit-tree", tree, *parent_args, "-m", message, cwd=cwd, identity=True)
 
 
+def check_revision(rev: str) -> str:
+    """`rev` when it is a hex object name or a ref name git accepts; GitError
+    otherwise. For revisions from outside (task files): git must never take
+    one for an option (`--upload-pack=…` runs a command) or a revision
+    expression."""
+    if _OBJECT_NAME.fullmatch(rev):
+        return rev
+    if rev.startswith("-") or subprocess.run(
+        ["git", "check-ref-format", "--allow-onelevel", rev], capture_output=True, stdin=subprocess.DEVNULL
+    ).returncode != 0:
+        raise GitError(f"{rev!r} is neither a commit id (hex) nor a valid ref name")
+    return rev
+
+
 def resolve(cwd: Path, rev: str) -> str | None:
     """The object id `rev` names, or None when it does not exist (e.g. an unborn HEAD)."""
+    if rev.startswith("-"):  # an option, not a revision (rev-parse has no --end-of-options before git 2.43)
+        return None
     try:
         return git_text("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=cwd)
     except GitError:

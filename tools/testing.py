@@ -24,7 +24,7 @@ from tools.search import walk_files
 from tools.shell import cut_note
 
 if TYPE_CHECKING:
-    from sandbox.runner import CommandResult
+    from sandbox.runner import CommandResult, Runner
 
 DEFAULT_PYTEST = "python -m pytest"
 OUTPUT_BYTES = 60_000  # of a test command's output
@@ -75,6 +75,8 @@ class Summary:
     errors: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
+    # Test id -> passed | failed | error | skipped | xfailed, for judging named tests.
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.errors} errors, {self.skipped} skipped"
@@ -87,10 +89,13 @@ def parse_junit(xml_text: str, root: Path) -> Summary:
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
-        if case.find("skipped") is not None:
+        skipped = case.find("skipped")
+        if skipped is not None:
             summary.skipped += 1
+            summary.outcomes[_test_id(case)] = "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
         elif problem is None:
             summary.passed += 1
+            summary.outcomes[_test_id(case)] = "passed"
         else:
             kind = "failed" if problem.tag == "failure" else "error"
             if kind == "error" and problem.get("message") == "collection failure":
@@ -101,6 +106,7 @@ def parse_junit(xml_text: str, root: Path) -> Summary:
                 summary.errors += 1
             text = problem.text or ""
             summary.failures.append(Failure(_test_id(case), kind, _message(problem, text), _trim_traceback(text, root)))
+            summary.outcomes[_test_id(case)] = "failed" if kind == "failed" else "error"
     return summary
 
 
@@ -180,22 +186,12 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     if not is_pytest(base):
         return _run_other(ctx, command)
 
-    # The sandbox binds the working copy at its real path, so this path is valid inside it too.
-    report = ctx.root.resolve() / f".codex-agent-junit-{secrets.token_hex(6)}.xml"
-    # Our options go before the model's args so that its own --tb wins.
-    options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
-    try:
-        result = ctx.runner.run(f"{base} {options} {args.strip()}".strip(), timeout=ctx.command_timeout,
-                                max_output_bytes=OUTPUT_BYTES)
-        xml_text = report.read_text(errors="replace") if report.is_file() else None
-    finally:
-        report.unlink(missing_ok=True)
-
+    result, xml_text = run_pytest(ctx.runner, ctx.root, base, args, timeout=ctx.command_timeout)
     if result.timed_out or xml_text is None:  # no report: timeout, usage error, crash
         status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
         return _environment_checked(ctx, ToolResult(output, ok=False, data=_data(command, result)), None, result)
-    summary = parse_junit(xml_text, ctx.root.resolve())
+    summary = parse_junit(xml_text, ctx.runner.workdir)
     # The whole suite collecting nothing means no tests exist yet: not a failure
     # (the gate would otherwise never let such a run finish). A filter that
     # selects nothing is the caller's mistake and stays one.
@@ -221,6 +217,26 @@ def _environment_checked(ctx: ToolContext, report: ToolResult, summary: Summary 
     report.data["cannot_run"] = reason
     report.output += f"\n\nThe tests cannot run: {reason}."
     return report
+
+
+def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: float,
+               max_output_bytes: int = OUTPUT_BYTES,
+               env: dict[str, str] | None = None) -> tuple["CommandResult", str | None]:
+    """Run the pytest command `base` with a junit report, then `args`: the
+    result and the report's XML (None when pytest wrote none)."""
+    # Written inside the working copy: the sandbox's /tmp is private. Commands
+    # may see the copy at another path (Runner.workdir).
+    name = f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    report, inside = root.resolve() / name, runner.workdir / name
+    # Our options go before the model's args so that its own --tb wins.
+    options = f"--junitxml={shlex.quote(str(inside))} -o junit_family=xunit1 --tb=short"
+    try:
+        result = runner.run(f"{base} {options} {args.strip()}".strip(), timeout=timeout,
+                            max_output_bytes=max_output_bytes, env=env)
+        xml_text = report.read_text(errors="replace") if report.is_file() else None
+    finally:
+        report.unlink(missing_ok=True)
+    return result, xml_text
 
 
 def _run_other(ctx: ToolContext, command: str) -> ToolResult:

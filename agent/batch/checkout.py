@@ -6,6 +6,11 @@ bare cache under the user's cache folder, refreshed when a task needs a
 commit it lacks, and each task clones from the cache with shared objects. A
 plain folder (no git) is copied and given a repository of its own, so every
 checkout can be diffed, patched and reset the same way.
+
+The repository and commit come from a task file, which may be hostile: the
+commit must be a hex id or a valid ref name, a URL one of the plain
+transports, and both follow `--` / `--end-of-options` wherever git takes
+them, so neither can become an option (`--upload-pack=…` runs a command).
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from typing import Iterator
 from agent.batch.paths import cache_dir
 from agent.batch.tasks import is_url
 from sandbox.folder_copy import copy_folder
-from sandbox.git import GitError, git, resolve, toplevel
+from sandbox.git import GitError, check_revision, git, resolve, toplevel
+
+# Transports that only fetch; `ext::` and the like run commands.
+_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://", "git@")
 
 
 class CheckoutError(Exception):
@@ -29,7 +37,14 @@ class CheckoutError(Exception):
 
 def checkout(repo: str, base_commit: str | None, dest: Path) -> Path:
     """Make `dest` a checkout of `repo` at `base_commit` (default: its HEAD)."""
+    if base_commit is not None:
+        try:
+            check_revision(base_commit)
+        except GitError as exc:
+            raise CheckoutError(f"base_commit {exc}") from exc
     if is_url(repo):
+        if not repo.lower().startswith(_SCHEMES):
+            raise CheckoutError(f"repository {repo}: only {', '.join(_SCHEMES)} URLs are allowed")
         return _clone(_cached(repo, base_commit), base_commit or "HEAD", dest, shared=True)
     source = Path(repo)
     if not source.is_dir():
@@ -47,7 +62,7 @@ def _clone(source: Path, rev: str, dest: Path, *, shared: bool) -> Path:
         raise CheckoutError(f"commit {rev} not found in {source}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        git("clone", "--quiet", "--no-checkout", *(["--shared"] if shared else []), str(source), str(dest),
+        git("clone", "--quiet", "--no-checkout", *(["--shared"] if shared else []), "--", str(source), str(dest),
             cwd=dest.parent)
         git("checkout", "--quiet", "--detach", commit, cwd=dest)
         # The checkout stands alone: nothing done in it can reach the source.
@@ -75,16 +90,16 @@ def _cached(url: str, base_commit: str | None) -> Path:
     with _locked(cache.with_suffix(".lock")):
         try:
             if not cache.is_dir():
-                git("clone", "--quiet", "--bare", url, str(cache), cwd=cache.parent)
+                git("clone", "--quiet", "--bare", "--", url, str(cache), cwd=cache.parent)
             elif base_commit and resolve(cache, base_commit) is None:
-                git("fetch", "--quiet", "--prune", url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
-                    cwd=cache)
+                git("fetch", "--quiet", "--prune", "--end-of-options", url, "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*", cwd=cache)
         except GitError as exc:
             raise CheckoutError(f"cannot fetch {url}: {exc}") from exc
         if base_commit and resolve(cache, base_commit) is None:
             # Not on a branch or tag any more: servers such as GitHub still serve it by id.
             try:
-                git("fetch", "--quiet", url, base_commit, cwd=cache)
+                git("fetch", "--quiet", "--end-of-options", url, base_commit, cwd=cache)
             except GitError as exc:
                 raise CheckoutError(f"commit {base_commit} not found in {url}: {exc}") from exc
     return cache

@@ -10,7 +10,9 @@ Futures, and host one shared rate limiter and one progress queue:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import queue
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +27,9 @@ class Executor(Protocol):
     def submit(self, task: dict[str, Any], settings: dict[str, Any]) -> Future: ...
 
     def updates(self) -> list[tuple[str, str]]: ...
+
+    def interrupt(self) -> None:
+        """Make the running tasks stop (they clean up and come back `interrupted`)."""
 
     def close(self, cancel: bool = False) -> None: ...
 
@@ -47,7 +52,7 @@ class LocalExecutor:
         self._services.start()
         self.limiter = self._services.TokenBucket(rpm, tpm)
         self._progress = self._services.Queue()
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_stop_signals)
 
     def submit(self, task: dict[str, Any], settings: dict[str, Any]) -> Future:
         return self._pool.submit(_interruptible_task, task, settings, self.limiter, self._progress)
@@ -60,23 +65,44 @@ class LocalExecutor:
             except queue.Empty:
                 return items
 
+    def interrupt(self) -> None:
+        # A SIGTERM may have reached the batch process alone (a job scheduler's
+        # kill); the manager process ignores SIGINT, idle workers too.
+        for child in multiprocessing.active_children():
+            if child.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGINT)
+
     def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
-        self._services.shutdown()
+        with contextlib.suppress(OSError, EOFError):  # a SIGTERM to the process group ended it already
+            self._services.shutdown()
 
 
-def _ignore_sigint() -> None:
-    """An idle worker ignores Ctrl-C (the batch process handles it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore_stop_signals() -> None:
+    """An idle worker ignores Ctrl-C and SIGTERM (the batch process handles them)."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
+def _stop(_number: int, _frame: Any) -> None:
+    """The first Ctrl-C or SIGTERM stops the task; more (the process group's
+    and the batch's forwarded one) must not break its cleanup."""
+    _ignore_stop_signals()
+    raise KeyboardInterrupt
 
 
 def _interruptible_task(*args: Any) -> dict[str, Any]:
-    """A running task does get Ctrl-C: the session stops and cleans up."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """A running task does get Ctrl-C and SIGTERM: the session stops and cleans up."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _stop)
     try:
         return run_task(*args)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_stop_signals()
 
 
 class RayExecutor:
@@ -106,10 +132,13 @@ class RayExecutor:
         waiting = self._progress.qsize()
         return self._progress.get_nowait_batch(waiting) if waiting else []
 
+    def interrupt(self) -> None:
+        for ref in self._refs:  # raises KeyboardInterrupt in a running task
+            self._ray.cancel(ref)
+
     def close(self, cancel: bool = False) -> None:
         if cancel:
-            for ref in self._refs:
-                self._ray.cancel(ref)
+            self.interrupt()
         self._ray.shutdown()
 
 

@@ -4,16 +4,23 @@ results folder, skipping what an earlier run of the same batch finished.
 Exit codes: 0 when every task has a result that is not an error (tasks the
 model failed still count: they are results), 3 when any task errored
 (infrastructure: a bad repository, a failed clone or setup, a model server
-error), 2 for a bad task file or executor, 130 when interrupted.
+error), 2 for a bad task file or executor, 130 when interrupted (Ctrl-C or
+SIGTERM: finished tasks keep their results, running ones are stopped, their
+working copies removed and their lines marked `interrupted`, and running the
+same command again runs them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +31,14 @@ from agent.batch.paths import batches_dir
 from agent.batch.results import Results
 from agent.batch.tasks import TaskFileError, load_tasks
 from agent.batch.view import BatchProgress, summary_table
-from agent.batch.worker import settings_dict
+from agent.batch.worker import INTERRUPTED, remove_leftovers, settings_dict
 from agent.config import Settings
 from agent.exit_codes import EXIT_BATCH_ERRORS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 POLL_SECONDS = 0.25
 BATCH_RECORD = "batch.json"
+STOP_GRACE_SECONDS = 60.0  # for running tasks to stop and clean up once the batch is interrupted
+WORKER_FAILED = "worker failed: "
 
 
 def batch_main(
@@ -55,6 +64,8 @@ def batch_main(
     if jobs < 1:
         _say("codex-agent: -j must be at least 1")
         return EXIT_USAGE
+    if settings.python:  # workers may run elsewhere: a path relative to here means here
+        settings = dataclasses.replace(settings, python=str(Path(settings.python).expanduser().absolute()))
     out = (out or default_out(file)).resolve()
     out.mkdir(parents=True, exist_ok=True)
     _remember_task_file(out, file)
@@ -70,6 +81,10 @@ def batch_main(
         except ExecutorUnavailable as exc:
             _say(f"codex-agent: {exc}")
             return EXIT_USAGE
+        if executor == "local":
+            for folder in remove_leftovers():
+                _say(f"removed a leftover of a killed batch: {folder}")
+        signal.signal(signal.SIGTERM, _terminate)
         with BatchProgress(len(todo)) as view:
             try:
                 unstarted = schedule(todo, pool, settings_dict(settings), results, view, jobs=jobs, max_cost=max_cost)
@@ -124,15 +139,50 @@ def schedule(
                 task_id = running.pop(future)
                 view.finished(results.record(_result(future, task_id)))
     except KeyboardInterrupt:
-        # Running tasks got the Ctrl-C too and stop; their results are not kept.
         view.say("Interrupted: stopping the running tasks…")
-        try:
-            pool.close(cancel=True)
-        except KeyboardInterrupt:
-            pass
+        with _signals_ignored():
+            _stop_running(pool, running, results, view)
         raise
     pool.close()
     return list(queue)
+
+
+def _stop_running(pool: Executor, running: dict[Future, str], results: Results, view: BatchProgress) -> None:
+    """Stop the running tasks, record each as it comes back (`interrupted`,
+    having removed its working copy), and mark those that never do."""
+    pool.interrupt()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while running and time.monotonic() < deadline:
+        done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        for future in done:
+            task_id = running.pop(future)
+            result = _result(future, task_id)
+            if result["status"] == "error" and result["message"].startswith(WORKER_FAILED):
+                result = _interrupted(task_id)
+            view.finished(results.record(result))
+    for task_id in running.values():
+        results.record(_interrupted(task_id))
+    pool.close(cancel=True)
+
+
+def _interrupted(task_id: str) -> dict[str, Any]:
+    return {"id": task_id, "status": "interrupted", "reason": "cancelled", "message": INTERRUPTED}
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM must not cut the recording of the results short."""
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _terminate(_number: int, _frame: Any) -> None:
+    """SIGTERM (a timeout, a job scheduler) stops the batch as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _result(future: Future, task_id: str) -> dict[str, Any]:
@@ -140,7 +190,7 @@ def _result(future: Future, task_id: str) -> dict[str, Any]:
     try:
         return future.result()
     except Exception as exc:
-        return {"id": task_id, "status": "error", "reason": "error", "message": f"worker failed: {exc!r}"}
+        return {"id": task_id, "status": "error", "reason": "error", "message": f"{WORKER_FAILED}{exc!r}"}
 
 
 def _say(message: str) -> None:

@@ -6,8 +6,9 @@
     preds.jsonl              SWE-bench predictions (with --swebench-preds)
 
 Only the batch's own process writes here; results.jsonl is rewritten whole
-through a temporary file after every task, so a crash or Ctrl-C leaves it
-complete and a rerun knows exactly what is done.
+through a temporary file as each task ends, so a crash or Ctrl-C leaves it
+complete and a rerun knows exactly what is done. Tasks a stopped batch was
+running are recorded as `interrupted`, and a rerun runs them again.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any, Iterable
 
 from agent.batch.tasks import safe_name
 
-STATUSES = ("resolved", "failed", "budget", "error")
+STATUSES = ("resolved", "failed", "budget", "error", "interrupted")
 RETRIED = ("failed", "error", "budget")
+UNFINISHED = "interrupted"  # the batch stopped while it ran: it runs again, like a task without a result
 
 
 class Results:
@@ -34,7 +36,8 @@ class Results:
         """The tasks without a result, and with `retry_failed` those that did not succeed."""
         def wanted(task: dict[str, Any]) -> bool:
             done = self.records.get(task["id"])
-            return done is None or (retry_failed and done.get("status") in RETRIED)
+            return (done is None or done.get("status") == UNFINISHED
+                    or (retry_failed and done.get("status") in RETRIED))
 
         return [task for task in tasks if wanted(task)]
 

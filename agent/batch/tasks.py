@@ -78,7 +78,7 @@ def _parse_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
 def normalise(raw: Any, base_dir: Path, where: str) -> dict[str, Any]:
     """One task as a plain dict with every key present:
     id, task, repo, base_commit, test_cmd, setup (list), max_steps, model,
-    fail_to_pass, pass_to_pass (lists), test_patch."""
+    fail_to_pass, pass_to_pass (lists), test_patch, python (absolute)."""
     if not isinstance(raw, dict):
         raise TaskFileError(f"{where}: a task must be an object, not {type(raw).__name__}")
     task_id = raw.get("id", raw.get("instance_id"))
@@ -106,6 +106,7 @@ def normalise(raw: Any, base_dir: Path, where: str) -> dict[str, Any]:
         "fail_to_pass": _test_list(raw.get("FAIL_TO_PASS"), "FAIL_TO_PASS", where),
         "pass_to_pass": _test_list(raw.get("PASS_TO_PASS"), "PASS_TO_PASS", where),
         "test_patch": _optional_str(raw, "test_patch", where),
+        "python": _local_path(_optional_str(raw, "python", where), base_dir),
     }
 
 
@@ -116,12 +117,17 @@ def resolve_repo(repo: str, base_dir: Path) -> str:
     when its task runs."""
     if is_url(repo):
         return repo
-    local = (base_dir / repo).expanduser()
+    local = base_dir / Path(repo).expanduser()
     if local.exists():
         return str(local.resolve())
     if _GITHUB_NAME.match(repo):
         return f"https://github.com/{repo}.git"
     return str(local)
+
+
+def _local_path(value: str | None, base_dir: Path) -> str | None:
+    """A path relative to the task file's folder made absolute."""
+    return str(base_dir / Path(value).expanduser()) if value else None
 
 
 def safe_name(task_id: str) -> str:
@@ -172,4 +178,6 @@ def _test_list(value: Any, key: str, where: str) -> list[str]:
             raise TaskFileError(f"{where}: '{key}' is neither a list nor a JSON-encoded list") from exc
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TaskFileError(f"{where}: '{key}' must be a list of test ids")
+    if any(v.startswith("-") for v in value):  # pytest would take it for an option
+        raise TaskFileError(f"{where}: '{key}' holds a test id starting with '-'")
     return value

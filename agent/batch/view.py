@@ -15,7 +15,7 @@ from rich.table import Table
 from agent.batch.results import STATUSES
 from agent.render_rich import format_cost
 
-_STYLE = {"resolved": "green", "failed": "yellow", "budget": "magenta", "error": "red"}
+_STYLE = {"resolved": "green", "failed": "yellow", "budget": "magenta", "error": "red", "interrupted": "dim"}
 
 
 class BatchProgress:

@@ -10,6 +10,7 @@ counts, the patch and the trajectory; the caller writes the files.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -22,17 +23,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.batch.checkout import CheckoutError, checkout
-from agent.batch.judge import JudgeError, SetupError, judge, run_setup
+from agent.batch.judge import JudgeError, SetupError, judge, python_prefix, run_setup
 from agent.batch.paths import cache_dir
 from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
-from agent.batch.tasks import is_judged, safe_name
+from agent.batch.tasks import is_judged, is_url, safe_name
 from agent.config import Settings
 from agent.events import Event, ModelRequested, Notice, TestsRan, ToolStarted
 from agent.model import ModelError, client_for
 from agent.session import Session, SessionError
+from sandbox.git import git_dirs
+from sandbox.python_env import find_venv
+from sandbox.state import worktrees_dir
 
 # Faults of the infrastructure, reported as the task's error without a traceback.
 _KNOWN_FAULTS = (CheckoutError, SetupError, JudgeError, ModelError, SessionError)
+INTERRUPTED = "interrupted before it finished; running the batch again runs it"
+RUN_PREFIX = "batch-"  # of the working copies' run ids
+_ALIVE = ".alive"
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
@@ -44,18 +51,23 @@ def settings_dict(settings: Settings) -> dict[str, Any]:
 def run_task(
     task: dict[str, Any], settings: dict[str, Any], limiter: Limiter | None = None, progress: Any = None
 ) -> dict[str, Any]:
-    """Run one task; never raises. `limiter` is the batch's shared rate limit,
-    `progress` a queue that gets (task id, what the agent is doing) pairs."""
+    """Run one task; never raises (an interruption makes it `interrupted`).
+    `limiter` is the batch's shared rate limit, `progress` a queue that gets
+    (task id, what the agent is doing) pairs."""
     started = time.monotonic()
     scratch = cache_dir() / "work"
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{safe_name(task['id'])}-", dir=scratch))
+    alive = (work / _ALIVE).open("w")  # locked while this task runs: see remove_leftovers
+    fcntl.flock(alive, fcntl.LOCK_EX)
     result: dict[str, Any] = {
         "id": task["id"], "model": task["model"] or settings["model"], "steps": 0, "input_tokens": 0,
         "cached_input_tokens": 0, "output_tokens": 0, "cost": 0.0, "judge": None,
     }
     try:
         result.update(_run(task, settings, work, limiter, _reporter(task["id"], progress)))
+    except KeyboardInterrupt:  # the batch is stopping: cleaned up below, run again next time
+        result.update(status="interrupted", reason="cancelled", message=INTERRUPTED)
     except _KNOWN_FAULTS as exc:
         result.update(status="error", reason="error", message=str(exc))
     except Exception as exc:  # a bug or an unexpected fault must not take the batch down
@@ -63,17 +75,48 @@ def run_task(
                       traceback=traceback.format_exc(limit=-8))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        alive.close()
     result["wall_time"] = round(time.monotonic() - started, 2)
     return result
 
 
+def remove_leftovers() -> list[str]:
+    """Remove what tasks killed outright (SIGKILL, a crash) left on this
+    machine: scratch folders whose lock no live task holds, and the working
+    copies made from them. Returns the folders removed."""
+    removed = []
+    for folder in sorted((cache_dir() / "work").glob("*/")):
+        try:
+            handle = (folder / _ALIVE).open("r+")
+        except OSError:  # no lock yet: a task is just starting there
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    for copy in sorted(worktrees_dir().glob(f"{RUN_PREFIX}*/")):
+        # Its repository was in a scratch folder removed above.
+        if (copy / ".git").is_file() and not git_dirs(copy)[0].exists():
+            shutil.rmtree(copy, ignore_errors=True)
+            removed.append(str(copy))
+    for record in worktrees_dir().glob(f"{RUN_PREFIX}*.json"):
+        if not record.with_suffix("").exists():
+            record.unlink(missing_ok=True)
+    return removed
+
+
 def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Limiter | None,
          report: Callable[[str], None]) -> dict[str, Any]:
+    config = task_settings(settings, task, work / "trajectory.jsonl")
+    if config.python:
+        python_prefix(config.python)  # a wrong environment is found before the model is paid
     report("checking out")
     source = checkout(task["repo"], task["base_commit"], work / "repo")
-    config = task_settings(settings, task, work / "trajectory.jsonl")
     client = task_client(config, limiter, report)
-    run_id = f"batch-{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
+    run_id = f"{RUN_PREFIX}{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
     session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"],
                       persist=False)
     try:
@@ -90,11 +133,12 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     verdict = None
     if is_judged(task) and outcome.reason in ("done", "budget", "stuck"):
         report("judging")
-        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox)
+        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox, python=config.python)
+    status = status_of(outcome.reason, outcome.tests_ok, verdict)
     return {
-        "status": status_of(outcome.reason, outcome.tests_ok, verdict),
+        "status": status,
         "reason": outcome.reason,
-        "message": outcome.message,
+        "message": message_of(status, outcome.message, verdict),
         "verification": outcome.verification.to_dict(),
         "model": client.model,
         "steps": outcome.steps,
@@ -109,8 +153,11 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
 
 
 def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None) -> str:
-    """resolved | failed | budget | error. A judged task is resolved by its
-    verdict even when a limit stopped the agent: the patch is what counts."""
+    """resolved | failed | budget | error | interrupted. A judged task is
+    resolved by its verdict even when a limit stopped the agent: the patch is
+    what counts."""
+    if reason == "cancelled":
+        return "interrupted"
     if reason not in ("done", "budget", "stuck"):  # stuck: the model's failure, not the batch's
         return "error"
     if verdict is not None and verdict["resolved"]:
@@ -122,12 +169,27 @@ def status_of(reason: str, tests_ok: bool | None, verdict: dict[str, Any] | None
     return "resolved"
 
 
+def message_of(status: str, session_message: str, verdict: dict[str, Any] | None) -> str:
+    """The result's one line, never at odds with its status: for a judged
+    task the verdict's reason (the session's own "tests pass" was about the
+    tests it could see), after the limit that stopped the agent if one did."""
+    if status == "interrupted":
+        return INTERRUPTED
+    if verdict is None:
+        return session_message
+    return verdict["reason"] if status in ("resolved", "failed") else f"{session_message}; judged: {verdict['reason']}"
+
+
 def task_settings(settings: dict[str, Any], task: dict[str, Any], trajectory: Path) -> Settings:
     values = {**settings, "trajectory": trajectory, "apply": False}
     values["api_key"] = values.get("api_key") or os.environ.get("OPENAI_API_KEY")
-    for key in ("model", "max_steps", "test_cmd"):
+    for key in ("model", "max_steps", "test_cmd", "python"):
         if task[key] is not None:
             values[key] = task[key]
+    if not values.get("python") and not is_url(task["repo"]):
+        # The checkout has no virtualenv (it is a fresh clone): the repository's own one is the project's.
+        venv = find_venv(Path(task["repo"]))
+        values["python"] = str(venv) if venv else None
     return Settings(**values)
 
 
