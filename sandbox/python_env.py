@@ -24,6 +24,7 @@ user's home, the agent's state, config or cache folders, or the repository.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -79,7 +80,7 @@ class PythonEnv:
         for name in self.missing_commands():
             module = " -m pytest" if name == "pytest" else ""
             shim = folder / name
-            shim.write_text(f'#!/bin/sh\nexec "{self.executable}"{module} "$@"\n')
+            shim.write_text(f'#!/bin/sh\nexec {shlex.quote(str(self.executable))}{module} "$@"\n')
             shim.chmod(0o755)
 
 
