@@ -176,7 +176,7 @@ def _refusal(folder: Path, repo_root: Path | None, *, is_prefix: bool) -> str | 
     if repo_root is not None and folder.is_relative_to(repo_root):
         return "inside the repository"
     # A base installation: an interpreter and its standard library.
-    if _interpreter_in(folder) is None or not any(folder.glob("lib/python3*/os.py")):
+    if _interpreter_in(folder) is None or not any(folder.glob("lib*/python3*/os.py")):  # lib64 on Fedora
         return "no Python installation in it"
     return None
 
