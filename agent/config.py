@@ -110,7 +110,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
 
 
 RESUMED = ("model", "api", "base_url", "approval", "sandbox", "max_steps", "max_tokens", "max_cost", "test_cmd",
-           "command_timeout", "context_window", "allow_secrets", "map_tokens")
+           "command_timeout", "context_window", "allow_secrets", "map_tokens", "python")
 
 
 def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:

@@ -143,6 +143,8 @@ class Session:
         self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
+        for refused in self.runner.python.refused:  # e.g. a pyvenv.cfg pointing at /
+            self.bus(Notice(f"Python environment: {refused}"))
 
     def _working_copy(self, copying: "Future[Workspace]", checking: "Future[_PythonCheck]",
                       discard_on_failure: bool) -> tuple[Workspace, Runner]:

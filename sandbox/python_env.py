@@ -24,6 +24,7 @@ user's home, the agent's state, config or cache folders, or the repository.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -79,7 +80,7 @@ class PythonEnv:
         for name in self.missing_commands():
             module = " -m pytest" if name == "pytest" else ""
             shim = folder / name
-            shim.write_text(f'#!/bin/sh\nexec "{self.executable}"{module} "$@"\n')
+            shim.write_text(f'#!/bin/sh\nexec {shlex.quote(str(self.executable))}{module} "$@"\n')
             shim.chmod(0o755)
 
 
@@ -175,7 +176,7 @@ def _refusal(folder: Path, repo_root: Path | None, *, is_prefix: bool) -> str | 
     if repo_root is not None and folder.is_relative_to(repo_root):
         return "inside the repository"
     # A base installation: an interpreter and its standard library.
-    if _interpreter_in(folder) is None or not any(folder.glob("lib/python3*/os.py")):
+    if _interpreter_in(folder) is None or not any(folder.glob("lib*/python3*/os.py")):  # lib64 on Fedora
         return "no Python installation in it"
     return None
 

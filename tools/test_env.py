@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tools.testing import Summary
 
 MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+NO_PYTEST = re.compile(r"No module named '?pytest'?$", re.MULTILINE)
 _CHECK_TIMEOUT = 60.0
 
 
@@ -87,14 +88,15 @@ def environment_problem(summary: "Summary | None", output: str, root: Path) -> s
     environment: a module the repository does not have and the interpreter
     cannot import, pytest itself missing, or a command not found. None when
     the failures are the code's."""
-    texts = [output]
-    if summary is not None:
-        texts += [f"{f.message}\n{f.traceback}" for f in summary.failures if f.kind in ("collection", "error")]
+    # With a report, only what stopped tests from starting counts: a failing
+    # test's own output may mention a missing module for other reasons.
+    texts = [output] if summary is None else [
+        f"{f.message}\n{f.traceback}" for f in summary.failures if f.kind in ("collection", "error")]
     for text in texts:
+        if NO_PYTEST.search(text):  # `python -m pytest` without pytest says it this way
+            return "pytest is not installed for this interpreter"
         for match in MISSING_MODULE.finditer(text):
             module = match.group(1)
-            if module.split(".")[0] == "pytest":
-                return "pytest is not installed for this interpreter"
             if not _in_repository(module, root):
                 return f"module '{module}' is not installed and is not part of the repository"
     if summary is None and re.search(r"^(bash: )?(line \d+: )?\S+: (command )?not found", output, re.MULTILINE):
