@@ -229,14 +229,14 @@ class Gate:
             return Check(verdict)
         if last.idle >= STUCK_ROUNDS:
             stuck = replace(verdict, status=Status.STUCK)
-            message = (f"the model answered {last.idle} times without changing anything "
-                       f"while the tests still fail ({', '.join(verdict.failing) or verdict.describe()})")
+            message = f"the model answered {last.idle} times in a row without changing anything"
             return Check(stuck, stop="stuck", message=message)
         ids = ", ".join(verdict.failing) or "(see the last report)"
         return Check(verdict, NO_CHANGE_PROMPT.format(ids=ids))
 
     def _ended(self, verdict: Verification, stop: str) -> Check:
-        return Check(verdict, stop=stop, message=f"the tests cannot run: {verdict.reason}")
+        return Check(verdict, stop=stop,
+                     message="nothing can be verified (fix the environment, or pass --test-cmd or --no-verify)")
 
 
 def cannot_run_reason(result: ToolResult, pytest: bool) -> str | None:
