@@ -39,7 +39,8 @@ from agent.verification import NO_TESTS, READ_ONLY, Status, Verification
 from sandbox.git import GitError, git, git_text, snapshot_tree, staged_index
 from tools.registry import ToolContext, ToolResult
 from tools.search import walk_files
-from tools.testing import _TEST_FILE, detect_test_command, is_pytest, run_test_command
+from agent.repomap.project import is_test_file
+from tools.testing import is_pytest, run_test_command
 
 if TYPE_CHECKING:
     from sandbox.workspace import Workspace
@@ -143,19 +144,20 @@ class Gate:
         emit(TestsRan(result.ok, result.output, result.data.get("tests", {}), scope))
         return result
 
-    def _command(self) -> str:
-        return self.ctx.test_cmd or detect_test_command(self.ctx.root) or ""
+    @property
+    def _pytest(self) -> bool:
+        return is_pytest(self.ctx.test_cmd or "")
 
     def _targets(self) -> list[str]:
         """Test ids that failed last time and test files related to the
         changes, for pytest; nothing when their files are most of the suite
         (then running them first would only add a run)."""
-        if not is_pytest(self._command()):
+        if not self._pytest:
             return []
         root = self.ctx.root
         previous = self._last.check.verification.failing if self._last else ()
         ids = [i for i in previous if (root / i.split("::")[0]).is_file()]
-        tests = [f for f in walk_files(root) if _TEST_FILE.search(f)]
+        tests = [f for f in walk_files(root) if f.endswith(".py") and is_test_file(f)]
         related = _related_tests(root, [c.path for c in self.workspace.changed_files()], tests)
         failed_files = {i.split("::")[0] for i in ids}
         if len(failed_files | set(related)) * 2 > len(tests):  # most of the suite: run it whole at once
@@ -171,7 +173,7 @@ class Gate:
             return Check(Verification.unverified(NO_TESTS))
         if result.ok:
             return Check(Verification(Status.PASSED, passed=passed, scope=scope))
-        reason = cannot_run_reason(result, pytest=is_pytest(self._command()))
+        reason = cannot_run_reason(result, pytest=self._pytest)
         if reason:
             verdict = Verification(Status.CANNOT_RUN, reason)
             previous = self._last.check.verification if self._last else None
@@ -214,7 +216,7 @@ class Gate:
     def _run_at_start(self, ids: list[str]) -> ToolResult | None:
         """The files holding `ids` with pytest (those that existed at the
         start: a new test cannot predate the run); another runner's whole suite."""
-        if not is_pytest(self._command()):
+        if not self._pytest:
             return run_test_command(self.ctx)
         files = dict.fromkeys(i.split("::")[0] for i in ids)
         present = [f for f in files if (self.ctx.root / f).is_file()]
@@ -242,6 +244,8 @@ class Gate:
 def cannot_run_reason(result: ToolResult, pytest: bool) -> str | None:
     """Why a failed test run says nothing about the code, or None when it does."""
     data = result.data
+    if data.get("cannot_run"):  # the environment lacks something (tools.testing says what)
+        return data["cannot_run"]
     if data.get("timed_out"):
         return "the test command timed out (raise command_timeout or test_timeout, or narrow --test-cmd)"
     tests = data.get("tests", {})
