@@ -196,3 +196,20 @@ def test_batch_records_the_verification_and_a_stuck_task_as_failed(tmp_path: Pat
     assert records["stuck"]["status"] == "failed" and records["stuck"]["reason"] == "stuck"
     assert records["stuck"]["verification"]["failing"] == ["tests/test_calc.py::test_add"]
     assert server.remaining("stuck") == 2  # stopped after 4 requests of 6
+
+
+def test_whole_suite_over_its_time_budget_leaves_the_related_tests_verdict(tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "codex-agent" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("test_timeout = 3\n")
+    others = {f"tests/test_{name}.py": f"def test_{name}():\n    assert True\n" for name in "ab"}
+    slow = "import time\n\n\ndef test_slow():\n    time.sleep(30)\n"
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG, "tests/test_calc.py": CALC_TEST,
+                                         "tests/test_slow.py": slow, **others})
+    with FakeOpenAI([FIX, text("Fixed.")]) as server:
+        result = run_cli(["fix add", *agent_args(server, "--no-apply")], repo)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "took longer than 3 s" in flat(result.stdout)
+    assert "done: finished · related tests pass" in flat(result.stdout)
