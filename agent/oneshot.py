@@ -132,7 +132,7 @@ def _conclude(session, outcome: Outcome, interactive: bool) -> int:
     say(session.finish(bool(apply)))
     if outcome.ok:
         return EXIT_OK
-    print(f"codex-agent: {outcome.reason}: {outcome.message}", file=sys.stderr)
+    print(f"codex-agent: {outcome.reason}: {outcome.message} · {outcome.verification.describe()}", file=sys.stderr)
     return EXIT_FAILED
 
 

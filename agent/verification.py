@@ -57,7 +57,7 @@ class Verification:
                 verb = "predates" if n == 1 else "predate"
                 text += f" ({n} failure{'s' * (n != 1)} {verb} this run: {_ids(self.preexisting)})"
             return text
-        text = "tests fail" if self.status is Status.FAILED else "stuck, tests still fail"
+        text = "tests fail" if self.status is Status.FAILED else "tests still fail"
         if self.failing:  # runners other than pytest may name none
             text += f" ({len(self.failing)} failing: {_ids(self.failing)})"
         if self.preexisting:

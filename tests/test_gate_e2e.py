@@ -26,6 +26,11 @@ def agent_args(server: FakeOpenAI, *extra: str) -> list[str]:
     return ["--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat", *extra]
 
 
+def flat(output: str) -> str:
+    """The terminal output with rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
 def last_message(request: dict) -> str:
     return request["messages"][-1]["content"]
 
@@ -67,8 +72,7 @@ def test_preexisting_failure_is_named_and_does_not_hold_the_run(legacy_repo: Pat
     assert len(requests) == 3
     told = last_message(requests[2])
     assert LEGACY_ID in told and "predate" in told
-    assert "1 failure predates this run: " + LEGACY_ID in result.stdout
-    assert "done: finished · tests pass" in result.stdout
+    assert "done: finished · tests pass (1 failure predates this run: " + LEGACY_ID + ")" in flat(result.stdout)
     # The test file related to the change ran first, then the whole suite.
     lines = [line for line in result.stdout.splitlines() if line.startswith("verification:")]
     assert "1 passed" in lines[0] and lines[0].endswith("(related tests)")
@@ -101,7 +105,8 @@ def test_model_that_keeps_saying_done_stops_as_stuck(tmp_path: Path) -> None:
     nudge = last_message(requests[3])
     assert "Nothing changed" in nudge and "tests/test_calc.py::test_add" in nudge
     assert "codex-agent: stuck:" in result.stderr and "tests/test_calc.py::test_add" in result.stderr
-    assert "stuck, tests still fail (1 failing: tests/test_calc.py::test_add)" in result.stdout
+    assert "stuck: the model answered 2 times in a row without changing anything · tests still fail (1 failing: " \
+           "tests/test_calc.py::test_add)" in flat(result.stdout)
     assert (repo / "calc.py").read_text() == CALC_OK
 
 
@@ -110,7 +115,7 @@ def test_repository_without_tests_is_not_verified(tmp_path: Path) -> None:
     with FakeOpenAI([FIX, text("Fixed.")]) as server:
         result = run_cli(["fix add", *agent_args(server, "--no-apply")], repo)
     assert result.returncode == 0, result.stderr
-    assert "done: finished · not verified (no tests found)" in result.stdout
+    assert "done: finished · not verified (no tests found)" in flat(result.stdout)
     assert "tests pass" not in result.stdout
     with FakeOpenAI([FIX, text("Fixed.")]) as server:
         result = run_cli(["fix add", *agent_args(server, "--no-apply", "--json")], repo)
@@ -126,7 +131,7 @@ def test_pytest_configured_but_no_tests_is_not_verified(tmp_path: Path) -> None:
         result = run_cli(["fix add", *agent_args(server, "--no-apply")], repo)
     assert result.returncode == 0, result.stderr
     assert "verification:" in result.stdout  # pytest ran, and collected nothing
-    assert "done: finished · not verified (no tests found)" in result.stdout
+    assert "done: finished · not verified (no tests found)" in flat(result.stdout)
 
 
 @pytest.mark.parametrize("flags, reason", [(["--no-verify"], "--no-verify"),
@@ -138,7 +143,7 @@ def test_no_verify_and_read_only_skip_the_gate(tmp_path: Path, flags: list[str],
     assert result.returncode == 0, result.stderr
     assert len(server.model_requests) == 1  # the failing test was never run nor sent back
     assert "verification:" not in result.stdout
-    assert f"done: finished · not verified ({reason})" in result.stdout
+    assert f"done: finished · not verified ({reason})" in flat(result.stdout)
 
 
 def test_tests_that_cannot_run_stop_the_run(tmp_path: Path) -> None:
@@ -191,3 +196,20 @@ def test_batch_records_the_verification_and_a_stuck_task_as_failed(tmp_path: Pat
     assert records["stuck"]["status"] == "failed" and records["stuck"]["reason"] == "stuck"
     assert records["stuck"]["verification"]["failing"] == ["tests/test_calc.py::test_add"]
     assert server.remaining("stuck") == 2  # stopped after 4 requests of 6
+
+
+def test_whole_suite_over_its_time_budget_leaves_the_related_tests_verdict(tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "codex-agent" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("test_timeout = 3\n")
+    others = {f"tests/test_{name}.py": f"def test_{name}():\n    assert True\n" for name in "ab"}
+    slow = "import time\n\n\ndef test_slow():\n    time.sleep(30)\n"
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG, "tests/test_calc.py": CALC_TEST,
+                                         "tests/test_slow.py": slow, **others})
+    with FakeOpenAI([FIX, text("Fixed.")]) as server:
+        result = run_cli(["fix add", *agent_args(server, "--no-apply")], repo)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "took longer than 3 s" in flat(result.stdout)
+    assert "done: finished · related tests pass" in flat(result.stdout)
