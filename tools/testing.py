@@ -180,10 +180,13 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     if not is_pytest(base):
         return _run_other(ctx, command)
 
-    # The sandbox binds the working copy at its real path, so this path is valid inside it too.
-    report = ctx.root.resolve() / f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    # Written inside the working copy: the sandbox's /tmp is private. Commands
+    # may see the copy at another path (Runner.workdir), where the report's
+    # path and the tracebacks' paths are.
+    name = f".codex-agent-junit-{secrets.token_hex(6)}.xml"
+    report, inside = ctx.root.resolve() / name, ctx.runner.workdir / name
     # Our options go before the model's args so that its own --tb wins.
-    options = f"--junitxml={shlex.quote(str(report))} -o junit_family=xunit1 --tb=short"
+    options = f"--junitxml={shlex.quote(str(inside))} -o junit_family=xunit1 --tb=short"
     try:
         result = ctx.runner.run(f"{base} {options} {args.strip()}".strip(), timeout=ctx.command_timeout,
                                 max_output_bytes=OUTPUT_BYTES)
@@ -195,7 +198,7 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
         status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
         output = f"{command}: {status}, no test report.\n{_tail(result.output)}"
         return ToolResult(output, ok=False, data=_data(command, result))
-    summary = parse_junit(xml_text, ctx.root.resolve())
+    summary = parse_junit(xml_text, ctx.runner.workdir)
     # The whole suite collecting nothing means no tests exist yet: not a failure
     # (the gate would otherwise never let such a run finish). A filter that
     # selects nothing is the caller's mistake and stays one.
