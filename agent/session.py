@@ -123,7 +123,8 @@ class Session:
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
         self.workspace.save_meta()
-        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
+        tests = f"{self.ctx.test_cmd} ({self.tests_from})" if self.ctx.test_cmd else ""
+        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation, tests))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
@@ -148,10 +149,12 @@ class Session:
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
         test_cmd = self.settings.test_cmd
+        self.tests_from = "configured"  # by --test-cmd or a config file
         if test_cmd is None:
-            from tools.testing import detect_test_command
+            from tools.test_command import detect_test_commands
 
-            test_cmd = detect_test_command(self.workspace.root)
+            detected = detect_test_commands(self.workspace.root)
+            test_cmd, self.tests_from = (detected[0].command, f"from {detected[0].source}") if detected else (None, "")
         return ToolContext(
             root=self.workspace.root,
             runner=self.runner,
