@@ -140,16 +140,18 @@ class Layout:
     home: Path  # HOME inside: an empty tmpfs over the real home
     hidden: tuple[Path, ...]  # replaced by empty tmpfs
     masked: tuple[Path, ...]  # sockets replaced by /dev/null
-    visible: tuple[Path, ...]  # bound back read-only after hiding (the interpreter)
+    visible: tuple[Path, ...]  # bound back read-only after hiding (the interpreter, node_modules)
     git_always: Mounts  # read-only in every run: the repository a worktree belongs to
     git_read_only: Mounts  # inside the writable copy, read-only unless git_writable
     git_writable: Mounts  # what a commit on the task branch writes
 
     @classmethod
     def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (), *,
-                 shown_at: Path | None = None, scratch: Path | None = None) -> "Layout":
+                 shown_at: Path | None = None, scratch: Path | None = None,
+                 shown: tuple[Path, ...] = ()) -> "Layout":
         """`shown_at`: show the copy at this path (the user's project) instead of
-        its own; `scratch`: a private folder for the .git file that then needs."""
+        its own; `scratch`: a private folder for the .git file that then needs;
+        `shown`: more folders to show read-only, e.g. inside the copy."""
         homes = _hidden_dirs()
         workdir = shown_at or root
         always, read_only, writable = _git_mounts(root, workdir, scratch)
@@ -159,7 +161,7 @@ class Layout:
             home=homes[0] if homes else Path("/tmp"),
             hidden=(*homes, *(p for p in hide if p not in homes and p not in (Path("/"), workdir))),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
-            visible=python.mounts,
+            visible=(*python.mounts, *shown),
             git_always=always,
             git_read_only=read_only,
             git_writable=writable,

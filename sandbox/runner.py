@@ -53,6 +53,7 @@ class Runner:
         limits: Limits | None = None,
         hide: Sequence[Path] = (),
         project: Path | None = None,
+        node_modules: Path | None = None,
     ) -> None:
         """`hide`: more folders to make invisible under bubblewrap (the user's
         own tree, whose ignored files may hold secrets such as .env).
@@ -60,7 +61,10 @@ class Runner:
         points into it (editable installs, .pth entries, absolute paths in
         configuration) must reach the copy: under bubblewrap commands see the
         copy at that path; as plain processes the copy's import roots for the
-        tree's editable installs come first on PYTHONPATH."""
+        tree's editable installs come first on PYTHONPATH.
+        `node_modules`: the project's installed JavaScript packages, which the
+        copy lacks (they are ignored): shown read-only in the copy under
+        bubblewrap, else found through NODE_PATH and PATH."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
@@ -70,6 +74,7 @@ class Runner:
         self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
         self._project = Path(project).resolve() if project is not None else None
+        self._node_modules = Path(node_modules).resolve() if node_modules is not None else None
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
@@ -100,6 +105,9 @@ class Runner:
         at its path), and so are the agent's state and cache (other sessions'
         conversations and working copies), wherever XDG puts them."""
         options.setdefault("venv", find_venv(workspace.source))
+        node_modules = workspace.source / "node_modules"
+        if node_modules.is_dir() and not (workspace.root / "node_modules").exists():
+            options.setdefault("node_modules", node_modules)
         hidden = [path for path in (workspace.source, state_dir(), cache_dir()) if path.is_dir()]
         return cls(workspace.root, mode, hide=hidden, project=workspace.source, **options)
 
@@ -109,7 +117,8 @@ class Runner:
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
             self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shown_at=self._project,
-                                           scratch=self._private_dir() if self._project else None)
+                                           scratch=self._private_dir() if self._project else None,
+                                           shown=(self._node_modules,) if self._node_modules else ())
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:
@@ -154,6 +163,9 @@ class Runner:
             base_env = scrubbed_env(home=private / "home", tmp=private / "tmp", python=self.python)
             if self._pythonpath:
                 base_env["PYTHONPATH"] = self._pythonpath
+            if self._node_modules:
+                base_env["NODE_PATH"] = str(self._node_modules)
+                base_env["PATH"] = f"{self._node_modules / '.bin'}{os.pathsep}{base_env['PATH']}"
         preexec = None if self.mode == "none" else self.limits.preexec(timeout)
         return execute(
             argv,

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.isolation import probe_bwrap
+from sandbox.runner import Runner
+from sandbox.workspace import Workspace
 from tests.conftest import make_repo, run_cli
 from tests.fake_openai import FakeOpenAI, call, text
 from tools.test_command import detect_test_command, detect_test_commands
@@ -154,3 +157,36 @@ def test_a_go_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path:
     assert "Failing: TestAdd" in gate_report and "Add(2, 3) = -1, want 5" in gate_report
     assert "tests pass" in output
     assert "a + b" in (project / "calc.go").read_text()
+
+
+MODES = ["process", pytest.param("bwrap", marks=pytest.mark.skipif(
+    shutil.which("bwrap") is None or not probe_bwrap(shutil.which("bwrap") or "").config,
+    reason="bubblewrap cannot run here"))]
+
+
+@_needs("node", "npm")
+@pytest.mark.parametrize("mode", MODES)
+def test_a_node_projects_installed_packages_are_seen_from_the_working_copy(tmp_path: Path, mode: str) -> None:
+    # node_modules is ignored, so the working copy has none: the user's is used, read-only.
+    project = make_repo(tmp_path / "web", {
+        ".gitignore": "node_modules/\n",
+        "package.json": '{"name": "web", "scripts": {"test": "check-setup && node --test"}}\n',
+        "test/pad.test.js": 'const test = require("node:test");\nconst assert = require("node:assert");\n'
+                            'const pad = require("leftpad");\n\n'
+                            'test("pads", () => { assert.strictEqual(pad("a", 3), "  a"); });\n',
+    })
+    (project / "node_modules" / "leftpad").mkdir(parents=True)
+    (project / "node_modules" / "leftpad" / "index.js").write_text("module.exports = (s, n) => s.padStart(n);\n")
+    (project / "node_modules" / ".bin").mkdir()
+    (project / "node_modules" / ".bin" / "check-setup").write_text("#!/bin/sh\necho setup-checked\n")
+    (project / "node_modules" / ".bin" / "check-setup").chmod(0o755)
+    workspace = Workspace.create(project)
+    try:
+        runner = Runner.for_workspace(workspace, mode=mode)
+        result = runner.run("npm test; touch node_modules/leftpad/written")
+        assert "setup-checked" in result.output and "# pass 1" in result.output, result.output
+        if mode == "bwrap":
+            assert "Read-only file system" in result.output
+            assert not (project / "node_modules" / "leftpad" / "written").exists()
+    finally:
+        workspace.discard()
