@@ -123,8 +123,8 @@ class Session:
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
         self.workspace.save_meta()
-        tests = f"{self.ctx.test_cmd} ({self.tests_from})" if self.ctx.test_cmd else ""
-        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation, tests))
+        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation,
+                            self.tests_line))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
 
@@ -149,17 +149,21 @@ class Session:
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
         test_cmd = self.settings.test_cmd
-        self.tests_from = "configured"  # by --test-cmd or a config file
+        more: tuple[str, ...] = ()
+        self.tests_line = f"{test_cmd} (configured)" if test_cmd else ""  # by --test-cmd or a config file
         if test_cmd is None:
             from tools.test_command import detect_test_commands
 
             detected = detect_test_commands(self.workspace.root)
-            test_cmd, self.tests_from = (detected[0].command, f"from {detected[0].source}") if detected else (None, "")
+            if detected:
+                test_cmd, more = detected[0].command, tuple(d.command for d in detected[1:])
+                self.tests_line = "; ".join(map(str, detected))
         return ToolContext(
             root=self.workspace.root,
             runner=self.runner,
             approval=ApprovalPolicy(self.settings.approval, ask=ask),
             test_cmd=test_cmd,
+            more_test_cmds=more,
             command_timeout=self.settings.command_timeout,
             secret_allow=list(self.settings.allow_secrets),
         )

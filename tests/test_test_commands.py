@@ -190,3 +190,38 @@ def test_a_node_projects_installed_packages_are_seen_from_the_working_copy(tmp_p
             assert not (project / "node_modules" / "leftpad" / "written").exists()
     finally:
         workspace.discard()
+
+
+def test_each_declared_command_runs_and_all_must_pass(tmp_path: Path) -> None:
+    from tools.registry import ToolContext
+    from tools.testing import run_test_command
+
+    ctx = ToolContext(root=tmp_path, runner=Runner(tmp_path, mode="process"), test_cmd="echo backend-ok",
+                      more_test_cmds=("echo 'not ok 1 - renders'; exit 3",))
+    result = run_test_command(ctx)
+    assert not result.ok
+    assert "echo backend-ok: exit 0" in result.output and "backend-ok" in result.output
+    assert "Failing: renders" in result.output
+    assert result.data["exit_code"] == 3 and result.data["tests"]["failures"][0]["id"] == "renders"
+    # Arguments narrow the run to the first command, as the model asked.
+    narrowed = run_test_command(ctx, "--only-this")
+    assert narrowed.ok and "renders" not in narrowed.output and "backend-ok --only-this" in narrowed.output
+
+
+@_needs("node", "npm")
+def test_a_python_backend_and_a_js_frontend_are_both_tested(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "app", {
+        "api.py": "def status():\n    return 'ok'\n",
+        "tests/test_api.py": "from api import status\n\n\ndef test_status():\n    assert status() == 'ok'\n",
+        "package.json": '{"name": "web", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+        "add.js": "exports.add = (a, b) => a - b;\n",
+        "test/add.test.js": NODE_TEST,
+    })
+    server, result = _run_gate(project, {"path": "add.js", "old": "a - b", "new": "a + b"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "tests: python -m pytest (from Python tests); npm test (from package.json)" in output
+    gate_report = server.model_requests[1]["messages"][-1]["content"]
+    assert "python -m pytest: 1 passed" in gate_report  # the backend ran and passed…
+    assert "npm test: exit 1" in gate_report and "Failing: adds two numbers" in gate_report  # …the frontend failed
+    assert len(server.model_requests) == 3 and "tests pass" in output

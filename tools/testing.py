@@ -17,7 +17,7 @@ import re
 import secrets
 import shlex
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +166,9 @@ def _tail(output: str, lines: int = 40) -> str:
 def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     """Run the project's tests (ctx.test_cmd, else the detected one) with
     `args` appended; for the verification gate and the run_tests tool."""
+    if ctx.more_test_cmds and not args.strip():
+        each = [replace(ctx, test_cmd=command, more_test_cmds=()) for command in (ctx.test_cmd, *ctx.more_test_cmds)]
+        return _combined([run_test_command(one) for one in each])
     base = ctx.test_cmd or detect_test_command(ctx.root) or (DEFAULT_PYTEST if args else None)
     if base is None:
         return ToolResult.error("no test command: this project has no tests that were recognised. "
@@ -217,6 +220,19 @@ def _run_other(ctx: ToolContext, command: str) -> ToolResult:
                                                          if len(names) > SHOWN_FAILURES else "")
             head += f"\nFailing: {shown}"
     return ToolResult(f"{head}\n{_head_and_tail(result.output)}", ok=ok, data=_data(command, result, summary))
+
+
+def _combined(results: list[ToolResult]) -> ToolResult:
+    """One result for several test commands: passes when each passes."""
+    tests = [r.data.get("tests", {}) for r in results]
+    counts = {key: sum(t.get(key, 0) for t in tests) for key in ("passed", "failed", "errors", "skipped")}
+    exit_code = next((r.data.get("exit_code") for r in results if r.data.get("exit_code") != 0), 0)
+    data = {
+        "command": "; ".join(r.data.get("command", "") for r in results), "exit_code": exit_code,
+        "timed_out": any(r.data.get("timed_out") for r in results),
+        "tests": {**counts, "exit_code": exit_code, "failures": [f for t in tests for f in t.get("failures", [])]},
+    }
+    return ToolResult("\n\n".join(r.output for r in results), ok=all(r.ok for r in results), data=data)
 
 
 def failing_tests(output: str) -> list[str]:
