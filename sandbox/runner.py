@@ -30,6 +30,7 @@ from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
 from sandbox.python_env import find_venv, python_env
 from sandbox.state import cache_dir, state_dir
+from sandbox.toolchains import home_toolchains
 
 if TYPE_CHECKING:
     from sandbox.workspace import Workspace
@@ -118,7 +119,7 @@ class Runner:
             self._bwrap = probe.config
             self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shown_at=self._project,
                                            scratch=self._private_dir() if self._project else None,
-                                           shown=(self._node_modules,) if self._node_modules else ())
+                                           shown=(*home_toolchains(), *([self._node_modules] if self._node_modules else ())))
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:

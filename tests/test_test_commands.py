@@ -159,9 +159,9 @@ def test_a_go_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path:
     assert "a + b" in (project / "calc.go").read_text()
 
 
-MODES = ["process", pytest.param("bwrap", marks=pytest.mark.skipif(
-    shutil.which("bwrap") is None or not probe_bwrap(shutil.which("bwrap") or "").config,
-    reason="bubblewrap cannot run here"))]
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None or not probe_bwrap(shutil.which("bwrap") or "").config,
+                                 reason="bubblewrap is not installed or cannot run here")
+MODES = ["process", pytest.param("bwrap", marks=needs_bwrap)]
 
 
 @_needs("node", "npm")
@@ -225,3 +225,53 @@ def test_a_python_backend_and_a_js_frontend_are_both_tested(tmp_path: Path) -> N
     assert "python -m pytest: 1 passed" in gate_report  # the backend ran and passed…
     assert "npm test: exit 1" in gate_report and "Failing: adds two numbers" in gate_report  # …the frontend failed
     assert len(server.model_requests) == 3 and "tests pass" in output
+
+
+RUST_LIB = """\
+pub fn add(a: i32, b: i32) -> i32 {
+    a - b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds() {
+        assert_eq!(add(2, 3), 5);
+    }
+}
+"""
+
+
+@_needs("cargo")
+def test_a_rust_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path: Path) -> None:
+    # rustup installs cargo in the home, which the sandbox hides: its toolchain is shown read-only.
+    project = make_repo(tmp_path / "calc", {
+        ".gitignore": "target/\n",
+        "Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
+        "src/lib.rs": RUST_LIB,
+    })
+    server, result = _run_gate(project, {"path": "src/lib.rs", "old": "a - b", "new": "a + b"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "tests: cargo test (from Cargo.toml)" in output
+    gate_report = server.model_requests[1]["messages"][-1]["content"]
+    assert "cargo test: exit 101" in gate_report and "Failing: tests::adds" in gate_report
+    assert len(server.model_requests) == 3 and "tests pass" in output
+
+
+@needs_bwrap
+def test_toolchains_in_the_home_are_shown_but_not_their_credentials(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cargo_home = tmp_path / "cargo"
+    (cargo_home / "bin").mkdir(parents=True)
+    (cargo_home / "bin" / "cargo-fake").write_text("#!/bin/sh\necho fake-cargo-ran\n")
+    (cargo_home / "bin" / "cargo-fake").chmod(0o755)
+    (cargo_home / "credentials.toml").write_text('[registry]\ntoken = "cio-secret-token"\n')
+    monkeypatch.setenv("CARGO_HOME", str(cargo_home))
+    (tmp_path / "proj").mkdir()
+    runner = Runner(tmp_path / "proj", mode="bwrap")
+    result = runner.run('"$CARGO_HOME/bin/cargo-fake"; cat "$CARGO_HOME/credentials.toml"')
+    assert "fake-cargo-ran" in result.output
+    assert "cio-secret-token" not in result.output and "No such file" in result.output
