@@ -228,7 +228,7 @@ class Session:
                 else "one-shot: the user is not watching, ask nothing")
         env = (
             f"Session: {mode}.\nSandbox: {self.runner.isolation}; network off.\n"
-            f"Test command: {self.ctx.test_cmd or 'none detected'}."
+            f"Test command: {self.tests_line or 'none detected'}."
         )
         return build_instructions(
             rules=load_rules(self.workspace.root, self.work_dir()),

@@ -117,9 +117,9 @@ class Runner:
         probe = probe_bwrap(path) if path else None
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
+            shown = (*home_toolchains(), *([self._node_modules] if self._node_modules else []))
             self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shown_at=self._project,
-                                           scratch=self._private_dir() if self._project else None,
-                                           shown=(*home_toolchains(), *([self._node_modules] if self._node_modules else ())))
+                                           scratch=self._private_dir() if self._project else None, shown=shown)
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:
