@@ -158,7 +158,9 @@ class Layout:
         return cls(
             root=root,
             workdir=workdir,
-            home=homes[0] if homes else Path("/tmp"),
+            # Never a home the copy is shown over (a repository in ~ itself):
+            # what commands cache in HOME would end up in the diff.
+            home=next((h for h in homes if not h.is_relative_to(workdir)), Path("/tmp")),
             hidden=(*homes, *(p for p in hide if p not in homes and p not in (Path("/"), workdir))),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
             visible=(*python.mounts, *shown),

@@ -108,3 +108,25 @@ def test_the_gate_tests_the_fix_in_the_working_copy_of_an_editable_src_layout(tm
     own = subprocess.run([str(project / ".venv/bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                          cwd=project, capture_output=True, text=True)
     assert own.returncode == 1 and "assert 6 == 10" in own.stdout
+
+
+@pytest.mark.skipif(bool(NO_BWRAP), reason=NO_BWRAP)
+def test_the_working_copy_shown_at_the_users_path_keeps_git_and_home_apart(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_repo(tmp_path / "proj", {"app.py": "print('hi')\n"})
+    monkeypatch.setenv("HOME", str(project))  # a repository kept in the home folder itself
+    workspace = Workspace.create(project)
+    try:
+        runner = Runner.for_workspace(workspace, mode="bwrap")
+        assert runner.workdir == project.resolve()
+        (workspace.root / "app.py").write_text("print('changed')\n")
+        result = runner.run('pwd; echo "home=$HOME"; mkdir -p "$HOME/.cache/tool" && touch "$HOME/.cache/tool/x"; '
+                            "git status --short; git rev-parse --abbrev-ref HEAD")
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == str(project.resolve()) and lines[1] != f"home={project.resolve()}"
+        assert " M app.py" in lines and workspace.branch in lines  # git sees the copy, on its branch
+        assert not (workspace.root / ".cache").exists()  # HOME's caches stay out of the copy (and the diff)
+        assert (project / "app.py").read_text() == "print('hi')\n"
+    finally:
+        workspace.discard()
