@@ -36,6 +36,7 @@ NPM_INIT_TEST = 'echo "Error: no test specified" && exit 1'
         ({"Makefile": "all:\n\tcc x.c\n\ntest: all\n\t./check\n"}, "make test"),
         ({"Makefile": "test := yes\nall:\n\ttrue\n"}, None),
         ({"Makefile": "testing:\n\ttrue\n"}, None),
+        ({"Makefile": "test:\n\tgo test ./...\n", "go.mod": "module x\n"}, "go test ./..."),
         # Python tests come first in a project that also has a JS frontend.
         ({"tests/test_api.py": "", "package.json": '{"scripts": {"test": "node --test"}}'}, "python -m pytest"),
     ],
@@ -67,7 +68,17 @@ def test_tox_and_nox_only_when_installed(tmp_path: Path, monkeypatch: pytest.Mon
         (bin_dir / tool).write_text("#!/bin/sh\n")
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
-    assert [c.command for c in detect_test_commands(tmp_path)] == ["tox", "nox"]
+    # One command for Python: tox drives the same tests nox would.
+    assert [str(c) for c in detect_test_commands(tmp_path)] == ["tox (from tox.ini)"]
+    (tmp_path / "tox.ini").unlink()
+    assert [str(c) for c in detect_test_commands(tmp_path)] == ["nox (from noxfile.py)"]
+
+
+def test_a_makefile_only_when_no_language_declares_tests(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text("test:\n\tpython -m pytest\n")
+    assert [str(c) for c in detect_test_commands(tmp_path)] == ["make test (from Makefile)"]
+    (tmp_path / "test_x.py").write_text("")
+    assert [str(c) for c in detect_test_commands(tmp_path)] == ["python -m pytest (from Python tests)"]
 
 
 def test_failing_test_names_from_each_runners_summary_lines() -> None:

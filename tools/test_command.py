@@ -1,10 +1,12 @@
-"""Which command runs a project's tests, from what the project declares.
+"""Which commands run a project's tests, from what the project declares.
 
-Looked for in this order, the first found is the one run: pytest
-(configuration, a conftest.py or test files), package.json's `scripts.test`
-through the package manager its lock file names, go.mod, Cargo.toml, a
-Makefile `test` target, tox.ini and noxfile.py (only when tox / nox is
-installed: they are otherwise a certain failure). `--test-cmd` wins over all.
+One per language the project has, each run (a Python backend and its JS
+frontend): for Python pytest (configuration, a conftest.py or test files),
+else tox.ini or noxfile.py (only when tox / nox is installed: they are
+otherwise a certain failure); package.json's `scripts.test` through the
+package manager its lock file names; go.mod; Cargo.toml. A Makefile `test`
+target only when there is none of those: it usually drives one of them.
+`--test-cmd` wins over all.
 """
 
 from __future__ import annotations
@@ -42,11 +44,14 @@ class TestCommand:
 
 
 def detect_test_commands(root: Path) -> list[TestCommand]:
-    """Every test command `root` declares, the one to run first."""
-    found = [_pytest(root), _package_json(root), _file(root, "go.mod", "go test ./..."),
-             _file(root, "Cargo.toml", "cargo test"), _makefile(root), _installed(root, "tox.ini", "tox"),
-             _installed(root, "noxfile.py", "nox")]
-    return [command for command in found if command is not None]
+    """The test command of each language `root` declares, Python's first."""
+    python = _pytest(root) or _installed(root, "tox.ini", "tox") or _installed(root, "noxfile.py", "nox")
+    found = [python, _package_json(root), _file(root, "go.mod", "go test ./..."),
+             _file(root, "Cargo.toml", "cargo test")]
+    commands = [command for command in found if command is not None]
+    if not commands and (make := _makefile(root)):
+        commands.append(make)
+    return commands
 
 
 def detect_test_command(root: Path) -> str | None:
