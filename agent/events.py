@@ -21,6 +21,7 @@ class RunStarted(Event):
     model: str
     workspace: str
     isolation: str
+    tests: str = ""  # the test command and where it came from: "npm test (from package.json)"
 
 
 @dataclass

@@ -50,6 +50,8 @@ class TerminalView:
         self.model = e.model
         self.console.print(f"[bold]codex-agent[/] · {escape(e.model)} · sandbox: {escape(e.isolation)}")
         self.console.print(f"[dim]working copy: {escape(e.workspace)}[/]")
+        if e.tests:
+            self.console.print(f"[dim]tests: {escape(e.tests)}[/]")
 
     def on_ModelRequested(self, e: ModelRequested) -> None:
         if self.console.is_terminal:

@@ -140,7 +140,8 @@ class Session:
         self.prompts: list[str] = []
         self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
         self.workspace.save_meta()
-        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation))
+        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation,
+                            self.tests_line))
         if self.runner.notice:
             self.bus(Notice(self.runner.notice))
         for refused in self.runner.python.refused:  # e.g. a pyvenv.cfg pointing at /
@@ -200,15 +201,21 @@ class Session:
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
         test_cmd = self.settings.test_cmd
+        more: tuple[str, ...] = ()
+        self.tests_line = f"{test_cmd} (configured)" if test_cmd else ""  # by --test-cmd or a config file
         if test_cmd is None:
-            from tools.testing import detect_test_command
+            from tools.test_command import detect_test_commands
 
-            test_cmd = detect_test_command(self.workspace.root)
+            detected = detect_test_commands(self.workspace.root)
+            if detected:
+                test_cmd, more = detected[0].command, tuple(d.command for d in detected[1:])
+                self.tests_line = "; ".join(map(str, detected))
         return ToolContext(
             root=self.workspace.root,
             runner=self.runner,
             approval=ApprovalPolicy(self.settings.approval, ask=ask),
             test_cmd=test_cmd,
+            more_test_cmds=more,
             command_timeout=self.settings.command_timeout,
             secret_allow=list(self.settings.allow_secrets),
         )
@@ -283,7 +290,7 @@ class Session:
                 else "one-shot: the user is not watching, ask nothing")
         env = (
             f"Session: {mode}.\nSandbox: {self.runner.isolation}; network off.\n"
-            f"Test command: {self.ctx.test_cmd or 'none detected'}."
+            f"Test command: {self.tests_line or 'none detected'}."
         )
         return build_instructions(
             rules=load_rules(self.workspace.root, self.work_dir()),

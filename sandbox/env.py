@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sandbox.python_env import PythonEnv
 
-PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ"})
+# Where toolchains live (sandbox.toolchains shows those folders read-only).
+TOOLCHAIN_HOMES = frozenset({"CARGO_HOME", "RUSTUP_HOME", "GOPATH", "GOMODCACHE"})
+PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ"}) | TOOLCHAIN_HOMES
 PASSED_PREFIXES = ("LC_",)
 
 

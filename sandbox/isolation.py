@@ -125,29 +125,47 @@ def fix_hint(error: str) -> str:
     )
 
 
+Mounts = tuple[tuple[Path, Path], ...]  # (path on the host, path inside)
+
+# Where the user's .git is shown when the working copy covers its usual place.
+GIT_ALIAS = Path("/tmp/.codex-agent-git")
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a command sees, worked out once per working copy."""
 
-    root: Path
+    root: Path  # the working copy on the host
+    workdir: Path  # where commands see it and start: `root`, or the user's project path
     home: Path  # HOME inside: an empty tmpfs over the real home
     hidden: tuple[Path, ...]  # replaced by empty tmpfs
     masked: tuple[Path, ...]  # sockets replaced by /dev/null
-    visible: tuple[Path, ...]  # bound back read-only after hiding (interpreter, the repository's .git)
-    git_read_only: tuple[Path, ...]  # inside the writable root, read-only unless git_writable
-    git_writable: tuple[Path, ...]  # what a commit on the task branch writes
+    visible: tuple[Path, ...]  # bound back read-only after hiding (the interpreter, node_modules)
+    git_always: Mounts  # read-only in every run: the repository a worktree belongs to
+    git_read_only: Mounts  # inside the writable copy, read-only unless git_writable
+    git_writable: Mounts  # what a commit on the task branch writes
 
     @classmethod
-    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (),
-                 shims: Path | None = None) -> "Layout":
+    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (), *,
+                 shims: Path | None = None, shown_at: Path | None = None, scratch: Path | None = None,
+                 shown: tuple[Path, ...] = ()) -> "Layout":
+        """`shims`: the folder of python/python3/pytest scripts for `python`;
+        `shown_at`: show the copy at this path (the user's project) instead of
+        its own; `scratch`: a private folder for the .git file that then needs;
+        `shown`: more folders to show read-only, e.g. inside the copy."""
         homes = _hidden_dirs()
-        common, read_only, writable = _git_paths(root)
+        workdir = shown_at or root
+        always, read_only, writable = _git_mounts(root, workdir, scratch)
         return cls(
             root=root,
-            home=homes[0] if homes else Path("/tmp"),
-            hidden=(*homes, *(p for p in hide if p not in homes and p != Path("/"))),
+            workdir=workdir,
+            # Never a home the copy is shown over (a repository in ~ itself):
+            # what commands cache in HOME would end up in the diff.
+            home=next((h for h in homes if not h.is_relative_to(workdir)), Path("/tmp")),
+            hidden=(*homes, *(p for p in hide if p not in homes and p not in (Path("/"), workdir))),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
-            visible=(*python.mounts, *([shims] if shims else []), *common),
+            visible=(*python.mounts, *([shims] if shims else []), *shown),
+            git_always=always,
             git_read_only=read_only,
             git_writable=writable,
         )
@@ -157,21 +175,28 @@ class Layout:
         for path in self.hidden:
             args += ["--tmpfs", str(path)]
         # The interpreter may live in the hidden home (~/.pyenv): bound back
-        # after the home is hidden...
-        for path in self.visible:
+        # after the home is hidden, outer folders first...
+        inner = [p for p in self.visible if p.is_relative_to(self.workdir)]
+        outer = [p for p in self.visible if p not in inner]
+        for path in outer:
             args += ["--ro-bind", str(path), str(path)]
         # ...and then every mask that such a bind would uncover is laid again,
         # so no bind undoes one, whatever a pyvenv.cfg points at.
         for path in self.hidden:
-            if any(path == v or path.is_relative_to(v) for v in self.visible):
+            if any(path == v or path.is_relative_to(v) for v in outer):
                 args += ["--tmpfs", str(path)]
         for path in self.masked:
             args += ["--ro-bind", "/dev/null", str(path)]
-        # The working copy may itself live under the hidden home or /tmp: bind it last.
-        args += ["--bind", str(self.root), str(self.root)]
-        for path in self.git_writable if git_writable else self.git_read_only:
-            args += ["--bind" if git_writable else "--ro-bind", str(path), str(path)]
-        return args + ["--chdir", str(self.root), "--"]
+        # The working copy may itself live under the hidden home or /tmp, and
+        # a project's .venv under the path it is shown at: bound after the rest.
+        args += ["--bind", str(self.root), str(self.workdir)]
+        for path in inner:
+            args += ["--ro-bind", str(path), str(path)]
+        for host, inside in self.git_always:
+            args += ["--ro-bind", str(host), str(inside)]
+        for host, inside in self.git_writable if git_writable else self.git_read_only:
+            args += ["--bind" if git_writable else "--ro-bind", str(host), str(inside)]
+        return args + ["--chdir", str(self.workdir), "--"]
 
 
 def _hidden_dirs() -> tuple[Path, ...]:
@@ -184,18 +209,22 @@ def _hidden_dirs() -> tuple[Path, ...]:
     return tuple(found)
 
 
-def _git_paths(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
-    """(the repository to keep visible, read-only paths, paths a commit writes).
+def _git_mounts(root: Path, workdir: Path, scratch: Path | None) -> tuple[Mounts, Mounts, Mounts]:
+    """(always read-only, read-only unless git_writable, writable for git_writable).
 
     A plain copy's private .git is a folder inside the working copy. A
     worktree's .git is a file pointing into the user's repository
     (.git/worktrees/<id>), which shares the main .git: hooks, config and the
     user's branches stay read-only even for git_writable — a commit only
     needs the object store, the worktree's own folder and its branch's refs.
+
+    Shown at the user's project path, the copy covers that repository's .git:
+    it is shown at GIT_ALIAS instead, and the copy's .git file is replaced by
+    one (in `scratch`) that points there.
     """
     dot_git = root / ".git"
     if dot_git.is_dir():
-        return (), (dot_git,), ()
+        return (), ((dot_git, workdir / ".git"),), ()
     if not dot_git.is_file():
         return (), (), ()
     admin, common = git_dirs(root)
@@ -204,4 +233,10 @@ def _git_paths(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Pa
     if head.startswith("ref: refs/heads/"):
         ref = head.removeprefix("ref: ")
         writable += [(common / ref).parent, (common / "logs" / ref).parent]
-    return (common,), (dot_git,), tuple(p for p in writable if p.is_dir())
+    writable = [p for p in writable if p.is_dir()]
+    if scratch is None or not common.is_relative_to(workdir):
+        return ((common, common),), ((dot_git, workdir / ".git"),), tuple((p, p) for p in writable)
+    gitfile = scratch / "gitfile"
+    gitfile.write_text(f"gitdir: {GIT_ALIAS / admin.relative_to(common)}\n")
+    moved = tuple((p, GIT_ALIAS / p.relative_to(common)) for p in writable)
+    return ((common, GIT_ALIAS), (gitfile, workdir / ".git")), (), moved

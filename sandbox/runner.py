@@ -16,18 +16,21 @@ for how it is found and how to point at another interpreter (`python=`).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from sandbox.editable import working_copy_import_roots
 from sandbox.env import scrubbed_env
 from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
 from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
 from sandbox.python_env import PythonEnv, discover
 from sandbox.state import cache_dir, state_dir
+from sandbox.toolchains import home_toolchains
 
 if TYPE_CHECKING:
     from sandbox.workspace import Workspace
@@ -50,11 +53,21 @@ class Runner:
         *,
         limits: Limits | None = None,
         hide: Sequence[Path] = (),
+        project: Path | None = None,
+        node_modules: Path | None = None,
     ) -> None:
         """`python`: the interpreter commands get (default: discovered from
         `root`, see sandbox.python_env). `hide`: more folders to make
         invisible under bubblewrap (the user's own tree, whose ignored files
-        may hold secrets such as .env)."""
+        may hold secrets such as .env).
+        `project`: the user's tree this working copy was made from. Whatever
+        points into it (editable installs, .pth entries, absolute paths in
+        configuration) must reach the copy: under bubblewrap commands see the
+        copy at that path; as plain processes the copy's import roots for the
+        tree's editable installs come first on PYTHONPATH.
+        `node_modules`: the project's installed JavaScript packages, which the
+        copy lacks (they are ignored): shown read-only in the copy under
+        bubblewrap, else found through NODE_PATH and PATH."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
@@ -63,6 +76,8 @@ class Runner:
         self.limits = limits or Limits()
         self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
+        self._project = Path(project).resolve() if project is not None else None
+        self._node_modules = Path(node_modules).resolve() if node_modules is not None else None
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
@@ -71,6 +86,10 @@ class Runner:
             self._choose_bwrap()
         else:
             self.isolation = mode
+        self._pythonpath = ""
+        if self._layout is None and self._project is not None:
+            roots = working_copy_import_roots(self.python, self._project, self.root)
+            self._pythonpath = os.pathsep.join(map(str, roots))
         if self._bwrap is None or not self._bwrap.unshare_pid:
             # Commands can see our /proc/<pid>/environ (and the API key in
             # it) when they share our PID namespace; a non-dumpable process's
@@ -81,25 +100,31 @@ class Runner:
     def workdir(self) -> Path:
         """Where the working copy appears to the commands this Runner runs
         (paths in their output, e.g. tracebacks, are under this folder)."""
-        return self.root
+        return self._layout.workdir if self._layout is not None else self.root
 
     @classmethod
     def for_workspace(cls, workspace: "Workspace", mode: str = "auto", **options: Any) -> "Runner":
         """The Runner for a working copy: the project's venv is looked up in the
-        user's tree (the copy has none). That tree is hidden, and so are the
-        agent's state and cache (other sessions' conversations and working
-        copies), wherever XDG puts them; the working copy is bound over them."""
+        user's tree (the copy has none). That tree is hidden (the copy is shown
+        at its path), and so are the agent's state and cache (other sessions'
+        conversations and working copies), wherever XDG puts them."""
         if options.get("python") is None:
             options["python"] = discover(workspace.source)
+        node_modules = workspace.source / "node_modules"
+        if node_modules.is_dir() and not (workspace.root / "node_modules").exists():
+            options.setdefault("node_modules", node_modules)
         hidden = [path for path in (workspace.source, state_dir(), cache_dir()) if path.is_dir()]
-        return cls(workspace.root, mode, hide=hidden, **options)
+        return cls(workspace.root, mode, hide=hidden, project=workspace.source, **options)
 
     def _choose_bwrap(self) -> None:
         path = shutil.which("bwrap")
         probe = probe_bwrap(path) if path else None
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
-            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims)
+            shown = (*home_toolchains(), *([self._node_modules] if self._node_modules else []))
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims,
+                                           shown_at=self._project,
+                                           scratch=self._private_dir() if self._project else None, shown=shown)
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:
@@ -143,6 +168,11 @@ class Runner:
             private = self._private_dir()
             base_env = scrubbed_env(home=private / "home", tmp=private / "tmp", python=self.python,
                                     shims=self._shims)
+            if self._pythonpath:
+                base_env["PYTHONPATH"] = self._pythonpath
+            if self._node_modules:
+                base_env["NODE_PATH"] = str(self._node_modules)
+                base_env["PATH"] = f"{self._node_modules / '.bin'}{os.pathsep}{base_env['PATH']}"
         preexec = None if self.mode == "none" else self.limits.preexec(timeout)
         return execute(
             argv,

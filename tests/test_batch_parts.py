@@ -217,8 +217,9 @@ def test_judge_uses_the_projects_interpreter_and_says_when_pytest_is_missing(tmp
 
 def test_the_tasks_python_wins_then_the_batchs_then_the_repositorys_venv(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "proj", {"calc.py": CALC_BUG})
-    (repo / ".venv").mkdir()
+    (repo / ".venv" / "bin").mkdir(parents=True)
     (repo / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / ".venv" / "bin" / "python3").symlink_to(sys.executable)  # a venv only counts with an interpreter
     trajectory = tmp_path / "t.jsonl"
     batch_wide = settings_dict(Settings(python="/opt/batch-env"))
     assert task_settings(batch_wide, task_of(repo, python="/opt/task-env"), trajectory).python == "/opt/task-env"

@@ -41,6 +41,9 @@ class ToolContext:
     runner: "Runner | None" = None
     approval: "ApprovalPolicy | None" = None
     test_cmd: str | None = None
+    # More test commands the project declares (a JS frontend's beside a Python
+    # backend's): a run of the whole suite runs each after test_cmd.
+    more_test_cmds: tuple[str, ...] = ()
     command_timeout: float = 120.0
     # Globs of sensitive files the user allowed the model to read (e.g. ".env").
     secret_allow: list[str] = field(default_factory=list)

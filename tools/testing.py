@@ -6,7 +6,9 @@ and a traceback trimmed to the project's own frames. Commands run under
 bubblewrap with a private /tmp, so the report is written inside the working
 copy under a unique name and deleted before the result is returned: it never
 reaches the diff. Any other test command (npm test, go test ./...) gives its
-exit code and output.
+exit code, the failing tests its runner names (TAP's "not ok", node's, go's,
+cargo's and jest's summary lines) and its output, head and tail kept.
+Which command a project declares is tools.test_command's job.
 """
 
 from __future__ import annotations
@@ -15,41 +17,35 @@ import re
 import secrets
 import shlex
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tools.registry import Tool, ToolContext, ToolResult
-from tools.search import walk_files
 from tools.shell import cut_note
+from tools.test_command import DEFAULT_PYTEST, detect_test_command
 
 if TYPE_CHECKING:
     from sandbox.runner import CommandResult, Runner
 
-DEFAULT_PYTEST = "python -m pytest"
 OUTPUT_BYTES = 60_000  # of a test command's output
 SHOWN_FAILURES = 10  # with message and traceback; the rest by id only
 TRACEBACK_LINES = 20
 MESSAGE_CHARS = 500
 
-_PYTEST_CONFIG = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]", "setup.cfg": "[tool:pytest]",
-                  "tox.ini": "[pytest]"}
-_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 _FRAME = re.compile(r"^(\S.*?):(\d+): in ")
-
-
-def detect_test_command(root: Path) -> str | None:
-    """`python -m pytest` when the repository has Python tests or pytest
-    configuration; None otherwise."""
-    for name, marker in _PYTEST_CONFIG.items():
-        path = root / name
-        if path.is_file() and marker in path.read_text(errors="replace"):
-            return DEFAULT_PYTEST
-    if (root / "conftest.py").is_file():
-        return DEFAULT_PYTEST
-    if any(_TEST_FILE.search(f) for f in walk_files(root)):
-        return DEFAULT_PYTEST
-    return None
+OTHER_HEAD_LINES = 30  # of another runner's output: how it started…
+OTHER_TAIL_LINES = 150  # …and how it ended, where runners summarise
+# The lines other runners name a failing test on: TAP (node --test, prove),
+# node's spec reporter, go test, cargo test, jest.
+_FAILING_LINE = re.compile(
+    r"^\s*(?:not ok \d+ - (?P<tap>.+?)(?:\s+#.*)?"
+    r"|✖ (?P<node>.+?) \([\d.]+m?s\)"
+    r"|--- FAIL: (?P<go>\S+) \([\d.]+s\)"
+    r"|test (?P<cargo>\S+) \.\.\. FAILED"
+    r"|● (?P<jest>.+?))\s*$",
+    re.MULTILINE,
+)
 
 
 def is_pytest(command: str) -> bool:
@@ -176,6 +172,9 @@ def _tail(output: str, lines: int = 40) -> str:
 def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     """Run the project's tests (ctx.test_cmd, else the detected one) with
     `args` appended; for the verification gate and the run_tests tool."""
+    if ctx.more_test_cmds and not args.strip():
+        each = [replace(ctx, test_cmd=command, more_test_cmds=()) for command in (ctx.test_cmd, *ctx.more_test_cmds)]
+        return _combined([run_test_command(one) for one in each])
     base = ctx.test_cmd or detect_test_command(ctx.root) or (DEFAULT_PYTEST if args else None)
     if base is None:
         return ToolResult.error("no test command: this project has no tests that were recognised. "
@@ -242,10 +241,48 @@ def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: f
 def _run_other(ctx: ToolContext, command: str) -> ToolResult:
     assert ctx.runner is not None
     result = ctx.runner.run(command, timeout=ctx.command_timeout, max_output_bytes=OUTPUT_BYTES)
+    ok = result.exit_code == 0 and not result.timed_out
     status = f"timed out after {ctx.command_timeout:g} s" if result.timed_out else f"exit {result.exit_code}"
-    report = ToolResult(f"{command}: {status}{cut_note(result)}\n{result.output.rstrip()}",
-                        ok=result.exit_code == 0 and not result.timed_out, data=_data(command, result))
+    head = f"{command}: {status}{cut_note(result)}"
+    summary = Summary()
+    if not ok:
+        names = failing_tests(result.output)
+        summary = Summary(failed=len(names), failures=[Failure(name, "failed", "", "") for name in names])
+        if names:
+            shown = ", ".join(names[:SHOWN_FAILURES]) + (f" and {len(names) - SHOWN_FAILURES} more"
+                                                         if len(names) > SHOWN_FAILURES else "")
+            head += f"\nFailing: {shown}"
+    report = ToolResult(f"{head}\n{_head_and_tail(result.output)}", ok=ok, data=_data(command, result, summary))
     return _environment_checked(ctx, report, None, result)
+
+
+def _combined(results: list[ToolResult]) -> ToolResult:
+    """One result for several test commands: passes when each passes."""
+    tests = [r.data.get("tests", {}) for r in results]
+    counts = {key: sum(t.get(key, 0) for t in tests) for key in ("passed", "failed", "errors", "skipped")}
+    exit_code = next((r.data.get("exit_code") for r in results if r.data.get("exit_code") != 0), 0)
+    data = {
+        "command": "; ".join(r.data.get("command", "") for r in results), "exit_code": exit_code,
+        "timed_out": any(r.data.get("timed_out") for r in results),
+        "tests": {**counts, "exit_code": exit_code, "failures": [f for t in tests for f in t.get("failures", [])]},
+    }
+    return ToolResult("\n\n".join(r.output for r in results), ok=all(r.ok for r in results), data=data)
+
+
+def failing_tests(output: str) -> list[str]:
+    """The failing tests a runner's output names, once each, in order."""
+    names: dict[str, None] = {}
+    for match in _FAILING_LINE.finditer(output):
+        names[next(group for group in match.groups() if group)] = None
+    return list(names)
+
+
+def _head_and_tail(output: str) -> str:
+    lines = output.rstrip().splitlines()
+    if len(lines) <= OTHER_HEAD_LINES + OTHER_TAIL_LINES:
+        return "\n".join(lines)
+    elided = len(lines) - OTHER_HEAD_LINES - OTHER_TAIL_LINES
+    return "\n".join([*lines[:OTHER_HEAD_LINES], f"[... {elided} lines elided ...]", *lines[-OTHER_TAIL_LINES:]])
 
 
 def _data(command: str, result: "CommandResult", summary: Summary | None = None) -> dict[str, Any]:
