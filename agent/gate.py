@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from agent.events import Event, Notice, TestsRan
+from agent.repomap.project import is_test_file
 from agent.verification import NO_TESTS, READ_ONLY, Status, Verification
 from sandbox.git import GitError, git, git_text, snapshot_tree, staged_index
 from tools.registry import ToolContext, ToolResult
 from tools.search import walk_files
-from tools.test_command import TEST_FILE, detect_test_command
 from tools.testing import is_pytest, run_test_command
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ TEST_FAILURE_PROMPT = (
     "The verification gate ran the tests after your last answer and they fail:\n\n{report}\n\n"
     "Fix the code (not the tests, unless a test is wrong) and answer again when done."
 )
+OLDER_FAILURES_PROMPT = "The verification gate ran the tests after your last answer:\n\n{report}"
 PREEXISTING_NOTE = (
     "These tests also fail, the same way, on the code as it was before your changes, so the failures "
     "predate this run: {ids}. Fix them only if the task is about them; otherwise leave them and answer "
@@ -144,19 +145,20 @@ class Gate:
         emit(TestsRan(result.ok, result.output, result.data.get("tests", {}), scope))
         return result
 
-    def _command(self) -> str:
-        return self.ctx.test_cmd or detect_test_command(self.ctx.root) or ""
+    @property
+    def _pytest(self) -> bool:
+        return is_pytest(self.ctx.test_cmd or "")
 
     def _targets(self) -> list[str]:
         """Test ids that failed last time and test files related to the
         changes, for pytest; nothing when their files are most of the suite
         (then running them first would only add a run)."""
-        if not is_pytest(self._command()):
+        if not self._pytest:
             return []
         root = self.ctx.root
         previous = self._last.check.verification.failing if self._last else ()
         ids = [i for i in previous if (root / i.split("::")[0]).is_file()]
-        tests = [f for f in walk_files(root) if TEST_FILE.search(f)]
+        tests = [f for f in walk_files(root) if f.endswith(".py") and is_test_file(f)]
         related = _related_tests(root, [c.path for c in self.workspace.changed_files()], tests)
         failed_files = {i.split("::")[0] for i in ids}
         if len(failed_files | set(related)) * 2 > len(tests):  # most of the suite: run it whole at once
@@ -172,7 +174,7 @@ class Gate:
             return Check(Verification.unverified(NO_TESTS))
         if result.ok:
             return Check(Verification(Status.PASSED, passed=passed, scope=scope))
-        reason = cannot_run_reason(result, pytest=is_pytest(self._command()))
+        reason = cannot_run_reason(result, pytest=self._pytest)
         if reason:
             verdict = Verification(Status.CANNOT_RUN, reason)
             previous = self._last.check.verification if self._last else None
@@ -185,8 +187,10 @@ class Gate:
         new_to_model = [i for i in old if i not in self._told]
         note = PREEXISTING_NOTE.format(ids=", ".join(new_to_model)) if new_to_model else ""
         if not counting and failures:
-            # Only older failures: the tests this run could break pass.
-            return Check(Verification(Status.PASSED, passed=passed, preexisting=tuple(old), scope=scope), note)
+            # Only older failures: the tests this run could break pass. The
+            # report goes along, for a task that is about those failures.
+            told = f"{OLDER_FAILURES_PROMPT.format(report=result.output)}\n\n{note}" if note else ""
+            return Check(Verification(Status.PASSED, passed=passed, preexisting=tuple(old), scope=scope), told)
         verdict = Verification(Status.FAILED, passed=passed, failing=counting,
                                preexisting=tuple(old), scope=scope)
         feedback = TEST_FAILURE_PROMPT.format(report=result.output)
@@ -215,7 +219,7 @@ class Gate:
     def _run_at_start(self, ids: list[str]) -> ToolResult | None:
         """The files holding `ids` with pytest (those that existed at the
         start: a new test cannot predate the run); another runner's whole suite."""
-        if not is_pytest(self._command()):
+        if not self._pytest:
             return run_test_command(self.ctx)
         files = dict.fromkeys(i.split("::")[0] for i in ids)
         present = [f for f in files if (self.ctx.root / f).is_file()]
@@ -230,20 +234,20 @@ class Gate:
             return Check(verdict)
         if last.idle >= STUCK_ROUNDS:
             stuck = replace(verdict, status=Status.STUCK)
-            message = (f"the model answered {last.idle} times without changing anything "
-                       f"while the tests still fail ({', '.join(verdict.failing) or verdict.describe()})")
+            message = f"the model answered {last.idle} times in a row without changing anything"
             return Check(stuck, stop="stuck", message=message)
         ids = ", ".join(verdict.failing) or "(see the last report)"
         return Check(verdict, NO_CHANGE_PROMPT.format(ids=ids))
 
     def _ended(self, verdict: Verification, stop: str) -> Check:
-        return Check(verdict, stop=stop, message=f"the tests cannot run: {verdict.reason}")
+        return Check(verdict, stop=stop,
+                     message="nothing can be verified (fix the environment, or pass --test-cmd or --no-verify)")
 
 
 def cannot_run_reason(result: ToolResult, pytest: bool) -> str | None:
     """Why a failed test run says nothing about the code, or None when it does."""
     data = result.data
-    if data.get("cannot_run"):  # the environment lacks something (tools.test_env)
+    if data.get("cannot_run"):  # the environment lacks something (tools.testing says what)
         return data["cannot_run"]
     if data.get("timed_out"):
         return "the test command timed out (raise command_timeout or test_timeout, or narrow --test-cmd)"

@@ -318,7 +318,8 @@ def test_a_module_of_the_repository_is_the_codes_problem(tmp_path):
                                          "tests/test_app.py": "import pkg.missing\n\n\ndef test_app():\n    pass\n"})
     make_venv(repo / ".venv", with_pytest=True)
     with FakeOpenAI([text("Done."), text("Done."), text("Done.")]) as server:
-        result = run_cli(cli(server, "--max-steps", "3"), repo)
+        # --strict-tests: the failure is there before the run too, and would otherwise be left alone.
+        result = run_cli(cli(server, "--max-steps", "3", "--strict-tests"), repo)
     assert result.returncode == 1
     assert len(server.model_requests) == 3  # fed back as a failure each time, to the budget
     assert "Fix the code" in server.model_requests[1]["messages"][-1]["content"]

@@ -23,7 +23,7 @@ DEFAULT_PYTEST = "python -m pytest"
 
 _PYTEST_CONFIG = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]", "setup.cfg": "[tool:pytest]",
                   "tox.ini": "[pytest]"}
-TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 # Lock file -> the package manager that made it; npm without one.
 _LOCK_FILES = {"pnpm-lock.yaml": "pnpm test", "yarn.lock": "yarn test", "bun.lock": "bun run test",
                "bun.lockb": "bun run test", "package-lock.json": "npm test"}
@@ -67,7 +67,7 @@ def _pytest(root: Path) -> TestCommand | None:
             return TestCommand(DEFAULT_PYTEST, f"pytest configuration in {name}")
     if (root / "conftest.py").is_file():
         return TestCommand(DEFAULT_PYTEST, "conftest.py")
-    if any(TEST_FILE.search(f) for f in walk_files(root)):
+    if any(_TEST_FILE.search(f) for f in walk_files(root)):
         return TestCommand(DEFAULT_PYTEST, "Python tests")
     return None
 
