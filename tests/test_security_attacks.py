@@ -64,3 +64,26 @@ def test_14_no_apply_on_the_command_line_beats_apply_true_in_the_user_config(tmp
                           "--no-apply", "--no-verify"], repo, env={"OPENAI_API_KEY": KEY})
     assert len(server.model_requests) == 2, result.stderr + result.stdout
     assert (repo / "a.py").read_text() == "x = 1\n", "--no-apply was ignored"
+
+
+# ----------------------------------------------------------------- 3: review --patch paths
+
+
+def test_3_review_patch_cannot_write_outside_its_temporary_folder(tmp_path: Path) -> None:
+    """A symlink `lnk -> a/b/c` keeps `lnk/../../../outside/sitecustomize.py`
+    inside the checkout on disk; written under the bandit temporary folder the
+    same path climbs three levels out of it, onto the interpreter's path."""
+    planted = "import pathlib\npathlib.Path(__file__).with_name('PWNED').write_text('ran')\n"
+    repo = make_repo(tmp_path / "proj", {"a/b/c/keep.txt": "", "outside/sitecustomize.py": planted})
+    (repo / "lnk").symlink_to("a/b/c")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    path = "lnk/../../../outside/sitecustomize.py"
+    patch = (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,2 +1,2 @@\n"
+             + "".join(f"+{line}\n" for line in planted.splitlines()))
+    (repo / "pr.diff").write_text(patch)
+    result = run_cli(["review", "--patch", "pr.diff", "--no-model"], repo,
+                     env={"TMPDIR": str(temp), "PYTHONPATH": f"{Path(__file__).parents[1]}:{tmp_path / 'outside'}"})
+    assert not (tmp_path / "outside").exists(), "the review wrote outside its temporary folder"
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert path in result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 class PathError(ValueError):
@@ -35,6 +35,19 @@ def resolve_in(root: Path, path: str) -> Path:
     if resolved == root / ".git" or (root / ".git") in resolved.parents:
         raise PathError(f"{path}: the .git folder is managed by the agent; use git_commit instead.")
     return resolved
+
+
+def plain_relative(path: str) -> str:
+    """`path`, from data (a patch header, a task file), as a plain relative
+    path: no absolute path, no `..`, no NUL. Judged on the text alone, because
+    the same text is later joined to other folders where no symlink keeps a
+    `..` in bounds."""
+    if not path or "\x00" in path:
+        raise PathError(f"{path!r}: empty, or contains a NUL byte.")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise PathError(f"{path}: absolute paths and '..' are not allowed.")
+    return pure.as_posix()
 
 
 def relative(root: Path, path: Path) -> str:

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from sandbox.git import GitError, git, resolve, toplevel
 from sandbox.secrets import added_lines
+from tools.paths import PathError, plain_relative
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the empty tree
 MAX_FILE_BYTES = 1_000_000  # larger files are generated or data: not reviewed
@@ -90,6 +91,10 @@ def _from_diff(
     (a committed .p12 is exactly what the review must catch), pure deletions of lines."""
     added = added_lines(diff)
     paths = [p for p in dict.fromkeys([*added, *changed]) if p]
+    try:
+        paths = [plain_relative(p) for p in paths]
+    except PathError as exc:
+        raise TargetError(f"{label}: refused: {exc}") from None
     return Target(label, root, diff, [ChangedFile(p, read(p), {n for n, _ in added.get(p, [])}) for p in paths])
 
 
