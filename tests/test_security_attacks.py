@@ -87,3 +87,18 @@ def test_3_review_patch_cannot_write_outside_its_temporary_folder(tmp_path: Path
     assert not (tmp_path / "outside").exists(), "the review wrote outside its temporary folder"
     assert result.returncode == 2, result.stdout + result.stderr
     assert path in result.stderr
+
+
+# ----------------------------------------------------------------- 10: quadratic masker
+
+
+def test_10_backtracking_text_in_agents_md_and_command_output_does_not_stall_a_session(tmp_path: Path) -> None:
+    """200 KB of `token` + blanks took the masker about 12 minutes (it grew
+    with the square of the size); now the whole session is seconds."""
+    hostile = "token" + " " * 200_000 + "\n"
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n", "AGENTS.md": hostile})
+    script = [call("shell", {"command": "python3 -c \"print('token' + ' ' * 200000 + 'x')\""}), text("done")]
+    with FakeOpenAI(script) as server:
+        result = run_cli(["look around", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
+                          "--no-apply", "--no-verify"], repo, env={"OPENAI_API_KEY": KEY}, timeout=60)
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
