@@ -2,7 +2,8 @@
 
 Inside the sandbox the host is read-only; the working copy is writable; /tmp
 is private; the user's home and runtime folder (with ssh/gpg agent sockets)
-are replaced by empty tmpfs; container-engine sockets are masked; the
+are replaced by empty tmpfs, and so are /run, /var/run and /var/tmp, where
+host services listen on Unix sockets; container-engine sockets are masked; the
 repository's .git is read-only; there is no network, an own PID namespace,
 no capabilities (this matters when the agent runs as root) and the whole
 thing dies with the agent.
@@ -31,6 +32,10 @@ _SOCKETS = (
     "/run/podman/podman.sock",
     "/run/containerd/containerd.sock",
 )
+# Where a host's services keep their Unix sockets (and shared temporary
+# files): replaced by empty folders. A socket is an exit from the sandbox to
+# whatever listens on it, and the host is bound read-only, not hidden.
+_SERVICE_DIRS = ("/run", "/var/run", "/var/tmp")
 
 
 @dataclass(frozen=True)
@@ -141,10 +146,12 @@ class Layout:
     def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = ()) -> "Layout":
         homes = _hidden_dirs()
         common, read_only, writable = _git_paths(root)
+        services = dict.fromkeys(Path(os.path.realpath(d)) for d in _SERVICE_DIRS if os.path.isdir(d))
+        hidden = (*services, *homes, *hide)
         return cls(
             root=root,
             home=homes[0] if homes else Path("/tmp"),
-            hidden=(*homes, *(p for p in hide if p not in homes and p != Path("/"))),
+            hidden=tuple(p for p in dict.fromkeys(hidden) if p != Path("/")),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
             visible=(*python.mounts, *common),
             git_read_only=read_only,

@@ -27,7 +27,7 @@ from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
 from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
 from sandbox.python_env import find_venv, python_env
-from sandbox.state import cache_dir, state_dir
+from sandbox.state import cache_dir, config_dir, state_dir
 
 if TYPE_CHECKING:
     from sandbox.workspace import Workspace
@@ -85,9 +85,10 @@ class Runner:
         """The Runner for a working copy: the project's venv is looked up in the
         user's tree (the copy has none). That tree is hidden, and so are the
         agent's state and cache (other sessions' conversations and working
-        copies), wherever XDG puts them; the working copy is bound over them."""
+        copies) and the user's config (its api_key), wherever XDG puts them;
+        the working copy is bound over them."""
         options.setdefault("venv", find_venv(workspace.source))
-        hidden = [path for path in (workspace.source, state_dir(), cache_dir()) if path.is_dir()]
+        hidden = [path for path in (workspace.source, state_dir(), cache_dir(), config_dir()) if path.is_dir()]
         return cls(workspace.root, mode, hide=hidden, **options)
 
     def _choose_bwrap(self) -> None:

@@ -102,3 +102,82 @@ def test_10_backtracking_text_in_agents_md_and_command_output_does_not_stall_a_s
         result = run_cli(["look around", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
                           "--no-apply", "--no-verify"], repo, env={"OPENAI_API_KEY": KEY}, timeout=60)
     assert len(server.model_requests) == 2, result.stderr + result.stdout
+
+
+# ----------------------------------------------------------------- sandbox (bubblewrap)
+
+import shutil as _shutil  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+
+from sandbox.isolation import probe_bwrap  # noqa: E402
+
+_BWRAP = _shutil.which("bwrap")
+_PROBE = probe_bwrap(_BWRAP) if _BWRAP else None
+needs_bwrap = pytest.mark.skipif(
+    _PROBE is None or _PROBE.config is None, reason="bubblewrap is not installed or cannot run here"
+)
+
+
+def run_shell_session(repo: Path, command: str, *extra: str, env: dict[str, str] | None = None) -> tuple[
+        FakeOpenAI, "object"]:
+    """One session whose model runs `command` in the shell tool, then stops."""
+    with FakeOpenAI([call("shell", {"command": command}), text("done")]) as server:
+        result = run_cli(["look around", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
+                          "--no-apply", "--no-verify", *extra], repo, env={"OPENAI_API_KEY": KEY, **(env or {})})
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    return server, result
+
+
+@needs_bwrap
+def test_16_a_config_folder_outside_the_home_is_hidden_from_commands(tmp_path: Path) -> None:
+    outside = Path(tempfile.mkdtemp(prefix="codex-agent-test-", dir="/srv"))
+    try:
+        config = outside / "codex-agent" / "config.toml"
+        config.parent.mkdir()
+        config.write_text('# marker-config-9d8e7f\nmodel = "gpt-5.2-codex"\n')
+        repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+        server, _ = run_shell_session(repo, f"cat {config}", env={"XDG_CONFIG_HOME": str(outside)})
+        assert "marker-config-9d8e7f" not in sent(server)
+        assert "No such file" in sent(server) or "Permission denied" in sent(server)
+    finally:
+        _shutil.rmtree(outside)
+
+
+def unix_listener(path: Path) -> list[bytes]:
+    """A host service on a Unix socket; the list records each connection."""
+    seen: list[bytes] = []
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    server.settimeout(30)
+
+    def serve() -> None:
+        try:
+            while True:
+                conn, _ = server.accept()
+                seen.append(b"connected")
+                conn.sendall(b"host-service-hello")
+                conn.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return seen
+
+
+@needs_bwrap
+@pytest.mark.parametrize("folder", ["/run", "/var/tmp"])
+def test_7_host_unix_sockets_are_not_reachable_from_commands(tmp_path: Path, folder: str) -> None:
+    sock = Path(folder) / f"codex-agent-test-{tmp_path.name}.sock"
+    seen = unix_listener(sock)
+    try:
+        repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+        probe = (f"python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('{sock}'); "
+                 "print(s.recv(100))\"")
+        server, _ = run_shell_session(repo, probe)
+    finally:
+        sock.unlink()
+    assert seen == [], "a command reached a host service"
+    assert "host-service-hello" not in sent(server)
