@@ -111,7 +111,8 @@ class Runner:
         self.isolation = "process"
         self.notice = (
             f"Sandbox reduced: {why}, so commands run as plain processes with a scrubbed environment, "
-            "timeouts and resource limits, but can read your files and reach the network. "
+            "timeouts and resource limits, but can read and change every file your user can (your home, "
+            "keys, other projects), reach the network and local services, and see your other processes. "
             "Run `codex-agent doctor` for how to fix it."
         )
 

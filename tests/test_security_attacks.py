@@ -181,3 +181,15 @@ def test_7_host_unix_sockets_are_not_reachable_from_commands(tmp_path: Path, fol
         sock.unlink()
     assert seen == [], "a command reached a host service"
     assert "host-service-hello" not in sent(server)
+
+
+# ----------------------------------------------------------------- 9: the key in the agent's environment
+
+
+@pytest.mark.parametrize("mode", ["process", "none"])
+def test_9_commands_cannot_read_the_key_from_the_agents_environment_without_bubblewrap(
+        tmp_path: Path, mode: str) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    # rev: the masker would hide the key itself, not its mirror image.
+    server, _ = run_shell_session(repo, "tr '\\0' '\\n' < /proc/$PPID/environ | rev", "--sandbox", mode)
+    assert KEY[::-1] not in sent(server) and KEY not in sent(server)
