@@ -193,3 +193,30 @@ def test_9_commands_cannot_read_the_key_from_the_agents_environment_without_bubb
     # rev: the masker would hide the key itself, not its mirror image.
     server, _ = run_shell_session(repo, "tr '\\0' '\\n' < /proc/$PPID/environ | rev", "--sandbox", mode)
     assert KEY[::-1] not in sent(server) and KEY not in sent(server)
+
+
+# ----------------------------------------------------------------- 18: the junit report
+
+
+def test_18_the_test_report_swapped_for_a_symlink_is_not_followed_by_the_host(tmp_path: Path) -> None:
+    """The project's code, run by the tests, replaces pytest's report at exit
+    by a link to a file only the host can read; its text must not reach the model."""
+    outside = tmp_path / "host-only.xml"
+    outside.write_text('<testsuite><testcase classname="t" name="t" file="t.py" line="1">'
+                       '<failure message="HOST-FILE-MARKER-51c2">x</failure></testcase></testsuite>')
+    conftest = (
+        "import atexit, os, sys\n"
+        "def _swap():\n"
+        "    for arg in sys.argv:\n"
+        "        if arg.startswith('--junitxml='):\n"
+        "            report = arg.split('=', 1)[1]\n"
+        f"            os.unlink(report); os.symlink({str(outside)!r}, report)\n"
+        "atexit.register(_swap)\n"
+    )
+    repo = make_repo(tmp_path / "proj", {"conftest.py": conftest, "tests/test_a.py": "def test_a():\n    pass\n"})
+    with FakeOpenAI([call("run_tests", {}), text("done"), text("done")]) as server:
+        result = run_cli(["run the tests", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
+                          "--no-apply", "--no-verify"], repo, env={"OPENAI_API_KEY": KEY})
+    assert len(server.model_requests) >= 2, result.stderr + result.stdout
+    assert "HOST-FILE-MARKER-51c2" not in sent(server)
+    assert "no test report" in sent(server)

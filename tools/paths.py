@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 
@@ -48,6 +49,23 @@ def plain_relative(path: str) -> str:
     if pure.is_absolute() or ".." in pure.parts:
         raise PathError(f"{path}: absolute paths and '..' are not allowed.")
     return pure.as_posix()
+
+
+def read_own_file(path: Path, limit: int = 64 << 20) -> bytes | None:
+    """A file the agent had a command write into the working copy, read by the
+    host. The command's code may since have swapped it for a link (to
+    /proc/self/environ, a file the sandbox hides) or a FIFO: only a regular
+    file, not through a link in its last part, at most `limit` bytes; None
+    otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = file.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 def relative(root: Path, path: Path) -> str:

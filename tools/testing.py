@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tools.paths import read_own_file
 from tools.registry import Tool, ToolContext, ToolResult
 from tools.search import walk_files
 from tools.shell import cut_note
@@ -187,7 +188,8 @@ def run_test_command(ctx: ToolContext, args: str = "") -> ToolResult:
     try:
         result = ctx.runner.run(f"{base} {options} {args.strip()}".strip(), timeout=ctx.command_timeout,
                                 max_output_bytes=OUTPUT_BYTES)
-        xml_text = report.read_text(errors="replace") if report.is_file() else None
+        data = read_own_file(report)
+        xml_text = data.decode(errors="replace") if data is not None else None
     finally:
         report.unlink(missing_ok=True)
 
