@@ -6,15 +6,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.syntax import Syntax
 
-from sandbox.workspace import Workspace
+from sandbox.workspace import FileStat, Workspace
 
 _KIND = {"add": "A", "update": "M", "delete": "D"}
 
 
 def summary_lines(workspace: Workspace) -> list[str]:
-    return [
-        f"{_KIND.get(f.kind, '?')} {f.path} (+{f.added} -{f.removed})" for f in workspace.changed_files()
-    ]
+    return [f"{_KIND.get(f.kind, '?')} {f.path} ({_size(f)})" for f in workspace.changed_files()]
+
+
+def _size(stat: FileStat) -> str:
+    if stat.mostly_text:
+        return "binary, but mostly text: its lines are not in the diff below; read the file before applying"
+    return "binary" if stat.binary else f"+{stat.added} -{stat.removed}"
 
 
 def show_diff(workspace: Workspace, console: Console | None = None) -> None:

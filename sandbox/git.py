@@ -174,6 +174,24 @@ def commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: str) -> s
     return git_text("commit-tree", tree, *parent_args, "-m", message, cwd=cwd, identity=True)
 
 
+def blob_contents(oids: Sequence[str], limit: int, **where) -> dict[str, bytes | None]:
+    """The contents of blobs, read in two git processes; None for a blob over `limit` bytes."""
+    if not oids:
+        return {}
+    unique = list(dict.fromkeys(oids))
+    sizes = git("cat-file", "--batch-check=%(objectname) %(objectsize)", input="\n".join(unique).encode(), **where)
+    small = [oid for oid, size in (line.split() for line in sizes.decode().splitlines()) if int(size) <= limit]
+    contents: dict[str, bytes | None] = dict.fromkeys(unique)
+    data = git("cat-file", "--batch", input="\n".join(small).encode(), **where) if small else b""
+    at = 0
+    for oid in small:
+        header_end = data.index(b"\n", at)
+        size = int(data[at:header_end].split()[2])
+        contents[oid] = data[header_end + 1:header_end + 1 + size]
+        at = header_end + 1 + size + 1
+    return contents
+
+
 def resolve(cwd: Path, rev: str) -> str | None:
     """The object id `rev` names, or None when it does not exist (e.g. an unborn HEAD)."""
     try:

@@ -389,11 +389,43 @@ def scan_diff(diff_text: str) -> list[SecretHit]:
     return hits
 
 
-def secrets_added(paths: Iterable[str], diff_text: str, allow: Sequence[str] = ()) -> list[str]:
-    """What a change would carry out of the sandbox that needs the user's say:
-    each sensitive file it adds or changes (`path (sensitive file)`) and each
-    secret on its added lines (`path:line (kind)`), except in files the user
-    allowed. Commit and apply both refuse on any of these."""
-    found = [f"{path} (sensitive file)" for path in paths if is_sensitive_path(path, allow)]
-    found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(diff_text) if not is_allowed(hit.path, allow)]
+def secrets_introduced(path: str, old: bytes | None, new: bytes) -> list[SecretHit]:
+    """Secrets in a file's new content that its old content did not hold.
+
+    Whole contents, not a diff: git shows no lines for a file it takes for
+    binary (one NUL byte, or a `-diff` attribute the model wrote), and a
+    secret must not pass for that."""
+    text = new.decode("utf-8", errors="replace")
+    before = old.decode("utf-8", errors="replace") if old else ""
+    known = {(kind, before[start:end]) for start, end, kind in _find(before)} if before else set()
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    hits = {
+        SecretHit(path, bisect.bisect_right(line_starts, start), kind)
+        for start, end, kind in _find(text)
+        if (kind, text[start:end]) not in known
+    }
+    return sorted(hits, key=lambda h: (h.line, h.kind))
+
+
+# Bigger files are not scanned, so they are reported for the user to look at.
+MAX_SCANNED_BYTES = 16 << 20
+
+
+def secrets_added(files: Iterable[tuple[str, bytes | None, bytes | None]], allow: Sequence[str] = ()) -> list[str]:
+    """What a change would carry out of the sandbox that needs the user's say,
+    for `files` as (path, old content or None, new content or None: too big
+    to read): each sensitive file it adds or changes (`path (sensitive
+    file)`), each secret its new contents add (`path:line (kind)`) and each
+    file too big to scan, except in files the user allowed. Commit and apply
+    both refuse on any of these."""
+    found = []
+    for path, old, new in files:
+        if is_allowed(path, allow):
+            continue
+        if is_sensitive_path(path):
+            found.append(f"{path} (sensitive file)")
+        if new is None:
+            found.append(f"{path} (over {MAX_SCANNED_BYTES >> 20} MB: not scanned for secrets)")
+        else:
+            found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in secrets_introduced(path, old, new)]
     return found

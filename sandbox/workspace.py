@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import runs
+from sandbox.change_check import secrets_in_changes
 from sandbox.folder_copy import SKIPPED_DIRS, copy_folder
-from sandbox.git import GitError, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
+from sandbox.git import GitError, blob_contents, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
 from sandbox.merge import ApplyResult, Change, apply_changes, tree_changes
 from sandbox.state import state_dir, worktrees_dir
 
@@ -52,6 +53,21 @@ class FileStat:
     kind: str  # "add" | "update" | "delete"
     added: int
     removed: int
+    binary: bool = False  # git shows no lines of it (the counts are 0)
+    # A "binary" file whose bytes are nearly all text: a NUL or a `-diff`
+    # attribute can hide a script's lines from the diff the user reviews.
+    mostly_text: bool = False
+
+
+_TEXT_SNIFF_BYTES = 1 << 20
+
+
+def _mostly_text(data: bytes) -> bool:
+    """At least 95% printable ASCII, tabs and line breaks (UTF-8 letters count too)."""
+    if not data:
+        return False
+    text_like = sum(1 for byte in data if 32 <= byte < 127 or byte in b"\t\r\n" or byte >= 0x80)
+    return text_like >= 0.95 * len(data)
 
 
 def new_run_id() -> str:
@@ -189,16 +205,23 @@ class Workspace:
 
     def changed_files(self) -> list[FileStat]:
         result = self._result_tree()
-        counts = {}
+        counts, binary = {}, set()
         numstat = self._git("diff", "--numstat", "-z", "--no-renames", self.base, result)
         for record in filter(None, numstat.split(b"\0")):
             added, removed, path = record.decode(errors="surrogateescape").split("\t", 2)
             # Binary files show "-": they have no line counts.
             counts[path] = (int(added) if added != "-" else 0, int(removed) if removed != "-" else 0)
+            if added == "-":
+                binary.add(path)
+        changes = self._changes_to(result)
+        shown = [c.theirs.oid for c in changes if c.path in binary and c.theirs is not None]
+        heads = blob_contents(shown, _TEXT_SNIFF_BYTES, **self._where)
         stats = []
-        for change in self._changes_to(result):
+        for change in changes:
             kind = "add" if change.base is None else "delete" if change.theirs is None else "update"
-            stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0))))
+            head = heads.get(change.theirs.oid) if change.theirs is not None else None
+            stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0)), binary=change.path in binary,
+                                  mostly_text=head is not None and _mostly_text(head)))
         return stats
 
     # -- ending the run --------------------------------------------------------
@@ -214,7 +237,7 @@ class Workspace:
         """
         result_tree = self._result_tree()
         changes = self._changes_to(result_tree)
-        leaks = self._secrets_in(changes, result_tree, allow_secrets)
+        leaks = self._secrets_in(changes, allow_secrets)
         if leaks:
             where = ", ".join(leaks[:5]) + (f" and {len(leaks) - 5} more" if len(leaks) > 5 else "")
             return ApplyResult(
@@ -237,7 +260,7 @@ class Workspace:
     def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
         """Secrets and sensitive files the change adds (see `secrets_added`)."""
         result_tree = self._result_tree()
-        return self._secrets_in(self._changes_to(result_tree), result_tree, allow)
+        return self._secrets_in(self._changes_to(result_tree), allow)
 
     def keep(self) -> str:
         """Leave the result for later (branch or patch file), remove the working copy."""
@@ -291,11 +314,8 @@ class Workspace:
     def _diff_bytes(self, result_tree: str) -> bytes:
         return self._git("diff", *_DIFF_OPTIONS, self.base, result_tree)
 
-    def _secrets_in(self, changes: list[Change], result_tree: str, allow: Sequence[str]) -> list[str]:
-        from sandbox.secrets import secrets_added
-
-        paths = [change.path for change in changes if change.theirs is not None]
-        return secrets_added(paths, self._diff_bytes(result_tree).decode(errors="replace"), allow)
+    def _secrets_in(self, changes: list[Change], allow: Sequence[str]) -> list[str]:
+        return secrets_in_changes(changes, allow, **self._where)
 
     def _commit_result(self) -> str:
         """Commit the working copy's uncommitted changes onto its branch; return the result tree."""

