@@ -265,3 +265,13 @@ def test_5_a_binary_file_is_shown_as_binary_in_the_summary(tmp_path: Path) -> No
     assert len(server.model_requests) == 2, result.stderr + result.stdout
     line = next(line for line in result.stdout.splitlines() if line.startswith("A build.sh"))
     assert "binary" in line and "mostly text" in line, line
+
+
+def test_5_review_finds_a_token_in_a_file_git_calls_binary(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    (repo / "config.json").write_bytes(f'{{"pad": "\0", "github": "{GITHUB_TOKEN}"}}\n'.encode())
+    result = run_cli(["review", "--no-model", "--format", "json"], repo)
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert any(f["file"] == "config.json" and f["category"] == "secrets" for f in findings), findings
+    assert GITHUB_TOKEN not in result.stdout

@@ -158,6 +158,9 @@ def secret_findings(target: Target, all_lines: bool) -> list[Finding]:
         hits = scan_diff(target.diff)
     else:
         hits = [hit for f in target.files if f.content for hit in scan_text(f.content, f.path)]
+    # The diff shows no line of a binary file (a NUL byte is enough): its whole content is scanned.
+    hits += [hit for f in target.files if f.binary is not None
+             for hit in scan_text(f.binary.decode("utf-8", errors="replace"), f.path)]
     return [
         Finding(
             file=hit.path,
