@@ -16,6 +16,7 @@ recursion are off for every call, and `-c` settings reach child gits too.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -52,6 +53,27 @@ class GitError(RuntimeError):
     """A git command failed; the message carries git's own explanation."""
 
 
+@functools.cache
+def _filters_off(cwd: Path, location: tuple[str, ...]) -> tuple[str, ...]:
+    """`-c` settings that switch off every filter driver the configuration
+    of this repository defines (and git-lfs's, configured or not). Which
+    files a filter applies to is the `.gitattributes` of a tree the model
+    writes: git-lfs would fetch from the URL the model put in `.lfsconfig`,
+    outside any sandbox, and any other driver runs its program. Files are
+    compared and written as git stores them instead."""
+    listing = subprocess.run(
+        ["git", *location, "config", "--name-only", "--get-regexp", r"^filter\."],
+        cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k not in _LOCATION_VARS},
+    ).stdout
+    names = {"lfs", *(line.split(".", 1)[1].rsplit(".", 1)[0] for line in listing.splitlines() if "." in line)}
+    return tuple(
+        option for name in sorted(names)
+        for key in ("clean", "smudge", "process", "required=false")
+        for option in ("-c", f"filter.{name}.{key}" + ("" if "=" in key else "="))
+    )
+
+
 def git(
     *args: str,
     cwd: Path,
@@ -73,7 +95,7 @@ def git(
     if work_tree is not None:
         location += ["--work-tree", str(work_tree)]
     proc = subprocess.run(
-        ["git", *_SAFE_CONFIG, *location, *args],
+        ["git", *_SAFE_CONFIG, *_filters_off(cwd, tuple(location)), *location, *args],
         cwd=cwd,
         env=env,
         input=input,

@@ -275,3 +275,64 @@ def test_5_review_finds_a_token_in_a_file_git_calls_binary(tmp_path: Path) -> No
     findings = json.loads(result.stdout)["findings"]
     assert any(f["file"] == "config.json" and f["category"] == "secrets" for f in findings), findings
     assert GITHUB_TOKEN not in result.stdout
+
+
+# ----------------------------------------------------------------- 8: git-lfs and filters on apply
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.seen.append(self.path)
+        self.send_response(500)
+        self.end_headers()
+
+    do_GET = do_POST  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.skipif(_shutil.which("git-lfs") is None, reason="git-lfs is not installed")
+def test_8_a_model_written_lfs_config_makes_no_request_from_the_host(tmp_path: Path, private_dirs: Path) -> None:
+    with open(private_dirs / "gitconfig", "a") as config:  # what `git lfs install` writes
+        config.write('[filter "lfs"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n'
+                     "\tprocess = git-lfs filter-process\n\trequired = true\n")
+    _Recorder.seen = []
+    http = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+        pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize 12\n"
+        script = [
+            call("write_file", {"path": ".lfsconfig", "content": f"[lfs]\n\turl = http://127.0.0.1:{http.server_port}/x\n"}),
+            call("write_file", {"path": ".gitattributes", "content": "data.bin filter=lfs diff=lfs merge=lfs -text\n"}),
+            call("write_file", {"path": "data.bin", "content": pointer}),
+            text("done"),
+        ]
+        server, result = agent_session(repo, script, "--apply")
+    finally:
+        http.shutdown()
+    assert len(server.model_requests) == 4, result.stderr + result.stdout
+    assert _Recorder.seen == [], "apply made HTTP requests for the model"
+    applied = [(repo / name).exists() for name in (".lfsconfig", ".gitattributes", "data.bin")]
+    assert applied in ([True] * 3, [False] * 3), f"half-applied: {applied}"
+
+
+def test_8_a_filter_of_the_users_repository_is_not_run_by_a_model_written_attribute(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    marker = tmp_path / "FILTER-RAN"
+    git(repo, "config", "filter.crypt.smudge", f"sh -c 'touch {marker}; cat'")
+    git(repo, "config", "filter.crypt.clean", f"sh -c 'touch {marker}; cat'")
+    script = [
+        call("write_file", {"path": ".gitattributes", "content": "*.txt filter=crypt\n"}),
+        call("write_file", {"path": "notes.txt", "content": "hello\n"}),
+        text("done"),
+    ]
+    server, result = agent_session(repo, script, "--apply")
+    assert len(server.model_requests) == 3, result.stderr + result.stdout
+    assert (repo / "notes.txt").read_text() == "hello\n", result.stdout + result.stderr
+    assert not marker.exists(), "the agent's git ran a filter the model chose"
