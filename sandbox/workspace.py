@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import runs
-from sandbox.change_check import secrets_in_changes
+from sandbox.change_check import secrets_in_changes, unsafe_paths
 from sandbox.folder_copy import SKIPPED_DIRS, copy_folder
 from sandbox.git import GitError, blob_contents, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
 from sandbox.merge import ApplyResult, Change, apply_changes, tree_changes
@@ -57,9 +57,11 @@ class FileStat:
     # A "binary" file whose bytes are nearly all text: a NUL or a `-diff`
     # attribute can hide a script's lines from the diff the user reviews.
     mostly_text: bool = False
+    link: str | None = None  # where it points, when the change makes it a symlink
 
 
 _TEXT_SNIFF_BYTES = 1 << 20
+_SYMLINK_MODE = "120000"
 
 
 def _mostly_text(data: bytes) -> bool:
@@ -214,14 +216,16 @@ class Workspace:
             if added == "-":
                 binary.add(path)
         changes = self._changes_to(result)
-        shown = [c.theirs.oid for c in changes if c.path in binary and c.theirs is not None]
+        links = {c.theirs.oid for c in changes if c.theirs is not None and c.theirs.mode == _SYMLINK_MODE}
+        shown = [c.theirs.oid for c in changes if c.theirs is not None and (c.path in binary or c.theirs.oid in links)]
         heads = blob_contents(shown, _TEXT_SNIFF_BYTES, **self._where)
         stats = []
         for change in changes:
             kind = "add" if change.base is None else "delete" if change.theirs is None else "update"
             head = heads.get(change.theirs.oid) if change.theirs is not None else None
+            link = head.decode(errors="replace") if head is not None and change.theirs.oid in links else None
             stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0)), binary=change.path in binary,
-                                  mostly_text=head is not None and _mostly_text(head)))
+                                  mostly_text=link is None and head is not None and _mostly_text(head), link=link))
         return stats
 
     # -- ending the run --------------------------------------------------------
@@ -232,20 +236,21 @@ class Workspace:
         The user's index, their uncommitted edits and untracked files are left
         as they were. If the user edited a changed file meanwhile the edits
         are merged three-way; if they overlap nothing is written at all. A
-        change that adds a secret (or a sensitive file not in `allow_secrets`)
-        is refused whole.
+        change that adds a secret (or a sensitive file not in `allow_secrets`),
+        a symlink out of the repository or a nested repository is refused whole.
         """
         result_tree = self._result_tree()
         changes = self._changes_to(result_tree)
-        leaks = self._secrets_in(changes, allow_secrets)
-        if leaks:
-            where = ", ".join(leaks[:5]) + (f" and {len(leaks) - 5} more" if len(leaks) > 5 else "")
-            return ApplyResult(
-                False,
-                f"Not applied: the change adds what looks like a secret ({where}). Your tree is unchanged; "
-                f"review the change in {self.kept_at or self.root} and bring it over yourself if it is intended.",
-                conflicts=leaks,
-            )
+        for found, what in ((self._secrets_in(changes, allow_secrets), "what looks like a secret"),
+                            (unsafe_paths(changes, **self._where), "what must not land in your tree unseen")):
+            if found:
+                where = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+                return ApplyResult(
+                    False,
+                    f"Not applied: the change adds {what} ({where}). Your tree is unchanged; review the change "
+                    f"in {self.kept_at or self.root} and bring it over yourself if it is intended.",
+                    conflicts=found,
+                )
         try:
             folder_git_dir = self.git_dir if self.kind == "copy" else None
             result = apply_changes(changes, self.source, git_dir=folder_git_dir)

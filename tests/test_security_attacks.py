@@ -7,6 +7,7 @@ a file outside where it may go."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,49 @@ def test_8_a_filter_of_the_users_repository_is_not_run_by_a_model_written_attrib
     assert len(server.model_requests) == 3, result.stderr + result.stdout
     assert (repo / "notes.txt").read_text() == "hello\n", result.stdout + result.stderr
     assert not marker.exists(), "the agent's git ran a filter the model chose"
+
+
+# ----------------------------------------------------------------- 11, 12, 13: what apply writes
+
+
+def test_11_a_symlink_out_of_the_repository_is_not_applied_and_is_shown_as_a_link(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"README.md": "hello\n"})
+    command = "rm README.md && ln -s /etc/passwd README.md && ln -s ../../.bashrc bashrc_link"
+    server, result = agent_session(repo, [call("shell", {"command": command}), text("done")], "--apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    assert not (repo / "README.md").is_symlink() and (repo / "README.md").read_text() == "hello\n"
+    assert not os.path.lexists(repo / "bashrc_link")
+    summary = [line for line in result.stdout.splitlines() if line.startswith(("M README.md", "A bashrc_link"))]
+    assert len(summary) == 2 and all("symlink" in line for line in summary), result.stdout
+    assert "/etc/passwd" in result.stdout + result.stderr
+
+
+def test_12_an_embedded_bare_repository_is_not_applied(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    marker = tmp_path / "PAGER-RAN"
+    command = (
+        "mkdir -p evil/objects evil/refs/heads && echo 'ref: refs/heads/main' > evil/HEAD && "
+        "touch evil/objects/.keep evil/refs/heads/.keep && "
+        f"printf '[core]\\n\\tbare = true\\n\\tpager = touch {marker}\\n\\tfsmonitor = touch {marker}\\n' > evil/config"
+    )
+    server, result = agent_session(repo, [call("shell", {"command": command}), text("done")], "--apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    assert not (repo / "evil").exists(), "a repository was planted in the user's tree"
+    assert "evil" in result.stdout + result.stderr
+
+
+def test_13_a_nested_repository_without_a_commit_ends_in_a_one_line_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    server, result = agent_session(repo, [call("shell", {"command": "git init -q sub && touch sub/f"}),
+                                          text("done")], "--no-apply")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+
+
+def test_13_a_huge_model_written_file_is_not_displayed_whole(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    command = "python3 -c \"import sys; sys.stdout.write('line of text\\n' * 400000)\" > big.txt"
+    server, result = agent_session(repo, [call("shell", {"command": command}), text("done")], "--no-apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    assert "more characters of the diff not shown" in result.stdout
+    assert len(result.stdout) < 1_000_000
