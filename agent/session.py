@@ -130,7 +130,8 @@ class Session:
     def _working_copy(self, copying: "Future[Workspace]") -> tuple[Workspace, Runner]:
         try:
             workspace = copying.result()
-            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox)
+            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox,
+                                                   read_only=self.settings.approval == "read-only")
         except (GitError, OSError, SandboxUnavailable) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
 

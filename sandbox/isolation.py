@@ -158,7 +158,7 @@ class Layout:
             git_writable=writable,
         )
 
-    def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool) -> list[str]:
+    def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool, read_only: bool = False) -> list[str]:
         args = config.prefix(network=network)
         for path in self.hidden:
             args += ["--tmpfs", str(path)]
@@ -167,7 +167,7 @@ class Layout:
         for path in self.visible:
             args += ["--ro-bind", str(path), str(path)]
         # The working copy may itself live under the hidden home or /tmp: bind it last.
-        args += ["--bind", str(self.root), str(self.root)]
+        args += ["--ro-bind" if read_only else "--bind", str(self.root), str(self.root)]
         for path in self.git_writable if git_writable else self.git_read_only:
             args += ["--bind" if git_writable else "--ro-bind", str(path), str(path)]
         return args + ["--chdir", str(self.root), "--"]

@@ -50,9 +50,13 @@ class Runner:
         *,
         limits: Limits | None = None,
         hide: Sequence[Path] = (),
+        read_only: bool = False,
     ) -> None:
         """`hide`: more folders to make invisible under bubblewrap (the user's
-        own tree, whose ignored files may hold secrets such as .env)."""
+        own tree, whose ignored files may hold secrets such as .env).
+        `read_only`: under bubblewrap the working copy is mounted read-only
+        (the read-only approval mode: a mount holds where a list of harmless
+        command lines does not — `file -C` writes a file)."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
@@ -61,6 +65,7 @@ class Runner:
         self.limits = limits or Limits()
         self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
+        self.read_only = read_only
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
@@ -135,7 +140,8 @@ class Runner:
         """
         argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
         if self._bwrap is not None and self._layout is not None:
-            argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network) + argv
+            argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network,
+                                     read_only=self.read_only) + argv
             base_env = scrubbed_env(home=self._layout.home, tmp=Path("/tmp"), python=self.python)
         else:
             private = self._private_dir()

@@ -383,3 +383,16 @@ def test_13_a_huge_model_written_file_is_not_displayed_whole(tmp_path: Path) -> 
     assert len(server.model_requests) == 2, result.stderr + result.stdout
     assert "more characters of the diff not shown" in result.stdout
     assert len(result.stdout) < 1_000_000
+
+
+# ----------------------------------------------------------------- 15: read-only mode
+
+
+@needs_bwrap
+@pytest.mark.skipif(_shutil.which("file") is None, reason="file(1) is not installed")
+def test_15_read_only_mode_commands_cannot_write_the_working_copy(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"m.magic": "0 string hello text/x-hello\n"})
+    server, result = agent_session(repo, [call("shell", {"command": "file -C -m m.magic"}), text("done")],
+                                   "--approval", "read-only", "--apply")
+    assert len(server.model_requests) == 2, result.stderr + result.stdout
+    assert not (repo / "m.magic.mgc").exists(), "a read-only session wrote a file that was applied"
