@@ -268,7 +268,21 @@ class Workspace:
         return self._secrets_in(self._changes_to(result_tree), allow)
 
     def keep(self) -> str:
-        """Leave the result for later (branch or patch file), remove the working copy."""
+        """Leave the result for later (branch or patch file), remove the working copy.
+
+        A worktree's result normally stays on its branch in the user's
+        repository; when it holds a secret (one the git_commit tool may just
+        have refused) it is kept as a patch outside the repository instead,
+        so no ref of the user's points at it."""
+        if self.root.exists() and self.kind == "git" and (found := self.secret_findings()):
+            patch = worktrees_dir() / f"{self.run_id}.patch"
+            patch.write_bytes(self._diff_bytes(self._result_tree()))
+            self._remove()  # the worktree, and the branch with any commit git_commit made
+            self.branch, self.kept_at = None, str(patch)
+            self.save_meta()
+            return (f"The changes hold what looks like a secret ({', '.join(found[:3])}), so they are kept as a "
+                    f"patch outside your repository, not on a branch in it: {patch}. Apply it in {self.source} "
+                    "with `git apply` once the secret is out.")
         if self.root.exists():
             result_tree = self._commit_result()
             if self.kind == "git":
@@ -310,6 +324,8 @@ class Workspace:
     def _result_tree(self) -> str:
         if self.root.exists():
             return snapshot_tree(self.root)
+        if self.kind == "git" and self.branch is None:
+            raise GitError(f"run {self.run_id} was kept as a patch, {self.kept_at}: use `git apply` on it")
         tip = self.branch if self.kind == "git" else "HEAD"
         return git_text("rev-parse", f"{tip}^{{tree}}", **self._where)
 

@@ -396,3 +396,21 @@ def test_15_read_only_mode_commands_cannot_write_the_working_copy(tmp_path: Path
                                    "--approval", "read-only", "--apply")
     assert len(server.model_requests) == 2, result.stderr + result.stdout
     assert not (repo / "m.magic.mgc").exists(), "a read-only session wrote a file that was applied"
+
+
+# ----------------------------------------------------------------- 17: what --no-apply keeps
+
+
+def test_17_no_apply_keeps_a_change_holding_a_secret_as_a_patch_outside_the_repository(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    script = [call("write_file", {"path": "settings.py", "content": f'GITHUB = "{GITHUB_TOKEN}"\n'}),
+              call("git_commit", {"message": "settings"}), text("done")]
+    server, result = agent_session(repo, script, "--no-apply")
+    assert len(server.model_requests) == 3, result.stderr + result.stdout
+    assert git(repo, "branch", "--list", "codex-agent/*").strip() == "", "the secret was kept on a branch"
+    assert GITHUB_TOKEN not in git(repo, "log", "--all", "-p")
+    patch = next(Path(word.rstrip(".")) for word in result.stdout.split() if word.rstrip(".").endswith(".patch"))
+    assert patch.is_file() and not patch.is_relative_to(repo)
+    assert "secret" in result.stdout
+    shown = run_cli(["runs", patch.stem, "--diff"], repo)
+    assert "Traceback" not in shown.stderr and "git apply" in shown.stdout, shown.stdout + shown.stderr
