@@ -131,7 +131,8 @@ class Session:
         try:
             workspace = copying.result()
             return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox,
-                                                   read_only=self.settings.approval == "read-only")
+                                                   read_only=self.settings.approval == "read-only",
+                                                   allow_secrets=self.settings.allow_secrets)
         except (GitError, OSError, SandboxUnavailable) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
 

@@ -141,9 +141,14 @@ class Layout:
     visible: tuple[Path, ...]  # bound back read-only after hiding (interpreter, the repository's .git)
     git_read_only: tuple[Path, ...]  # inside the writable root, read-only unless git_writable
     git_writable: tuple[Path, ...]  # what a commit on the task branch writes
+    # Sensitive files of the working copy (.env, keys), seen as empty: the
+    # file tools refuse them, and `cat`, `base64` or a hard link must not
+    # hand them over either.
+    secret_files: tuple[Path, ...] = ()
 
     @classmethod
-    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = ()) -> "Layout":
+    def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (),
+                 allow_secrets: tuple[str, ...] = ()) -> "Layout":
         homes = _hidden_dirs()
         common, read_only, writable = _git_paths(root)
         services = dict.fromkeys(Path(os.path.realpath(d)) for d in _SERVICE_DIRS if os.path.isdir(d))
@@ -156,6 +161,7 @@ class Layout:
             visible=(*python.mounts, *common),
             git_read_only=read_only,
             git_writable=writable,
+            secret_files=_sensitive_files(root, allow_secrets),
         )
 
     def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool, read_only: bool = False) -> list[str]:
@@ -170,7 +176,23 @@ class Layout:
         args += ["--ro-bind" if read_only else "--bind", str(self.root), str(self.root)]
         for path in self.git_writable if git_writable else self.git_read_only:
             args += ["--bind" if git_writable else "--ro-bind", str(path), str(path)]
+        for path in self.secret_files:  # over the working copy's bind, or it would cover them
+            args += ["--ro-bind", "/dev/null", str(path)]
         return args + ["--chdir", str(self.root), "--"]
+
+
+def _sensitive_files(root: Path, allow: tuple[str, ...]) -> tuple[Path, ...]:
+    from sandbox.secrets import is_sensitive_path
+
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = Path(folder, name)
+            rel = path.relative_to(root).as_posix()
+            if is_sensitive_path(rel, allow) and path.is_file() and not path.is_symlink():
+                found.append(path)
+    return tuple(found)
 
 
 def _hidden_dirs() -> tuple[Path, ...]:

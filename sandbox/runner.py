@@ -51,12 +51,14 @@ class Runner:
         limits: Limits | None = None,
         hide: Sequence[Path] = (),
         read_only: bool = False,
+        allow_secrets: Sequence[str] = (),
     ) -> None:
         """`hide`: more folders to make invisible under bubblewrap (the user's
         own tree, whose ignored files may hold secrets such as .env).
         `read_only`: under bubblewrap the working copy is mounted read-only
         (the read-only approval mode: a mount holds where a list of harmless
-        command lines does not — `file -C` writes a file)."""
+        command lines does not — `file -C` writes a file). `allow_secrets`:
+        globs of sensitive files commands may read (the rest look empty)."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
@@ -66,6 +68,7 @@ class Runner:
         self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
         self.read_only = read_only
+        self._allow_secrets = tuple(allow_secrets)
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
@@ -101,7 +104,7 @@ class Runner:
         probe = probe_bwrap(path) if path else None
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
-            self._layout = Layout.for_root(self.root, self.python, hide=self._hide)
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, allow_secrets=self._allow_secrets)
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:

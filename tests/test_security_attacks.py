@@ -414,3 +414,19 @@ def test_17_no_apply_keeps_a_change_holding_a_secret_as_a_patch_outside_the_repo
     assert "secret" in result.stdout
     shown = run_cli(["runs", patch.stem, "--diff"], repo)
     assert "Traceback" not in shown.stderr and "git apply" in shown.stdout, shown.stdout + shown.stderr
+
+
+# ----------------------------------------------------------------- 6: the shell and sensitive files
+
+
+@needs_bwrap
+@pytest.mark.parametrize("command", ["base64 .env", "rev .env", "ln .env notes.txt; cat notes.txt | rev"])
+def test_6_the_shell_cannot_read_a_sensitive_file_the_file_tools_refuse(tmp_path: Path, command: str) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n", ".env": f"PASSWORD={ENV_SECRET}\n"})
+    (repo / "untracked.env").write_text(f"TOKEN={ENV_SECRET}\n")  # not ignored: copied to the working copy
+    server, _ = run_shell_session(repo, f"{command}; base64 untracked.env")
+    import base64
+
+    leaked = [ENV_SECRET, ENV_SECRET[::-1], base64.b64encode(f"PASSWORD={ENV_SECRET}\n".encode()).decode()[:20],
+              base64.b64encode(f"TOKEN={ENV_SECRET}\n".encode()).decode()[:20]]
+    assert not any(text_ in sent(server) for text_ in leaked)
