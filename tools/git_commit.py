@@ -75,4 +75,5 @@ TOOL = Tool(
     parameters={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
     handler=_git_commit,
     mutates=True,
+    subject_arg="message",
 )

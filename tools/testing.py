@@ -237,4 +237,7 @@ TOOL = Tool(
     },
     handler=_run_tests,
     mutates=True,
+    command_arg="args",
+    runs_project_code=True,
+    subject_arg="args",
 )
