@@ -6,13 +6,21 @@ a file outside where it may go."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from agent.config import user_config_path
+from sandbox.isolation import probe_bwrap
 from tests.conftest import git, make_repo, run_cli
 from tests.fake_openai import FakeOpenAI, call, text
 
@@ -107,22 +115,17 @@ def test_10_backtracking_text_in_agents_md_and_command_output_does_not_stall_a_s
 
 # ----------------------------------------------------------------- sandbox (bubblewrap)
 
-import shutil as _shutil  # noqa: E402
-import socket  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
 
-from sandbox.isolation import probe_bwrap  # noqa: E402
 
-_BWRAP = _shutil.which("bwrap")
+_BWRAP = shutil.which("bwrap")
 _PROBE = probe_bwrap(_BWRAP) if _BWRAP else None
 needs_bwrap = pytest.mark.skipif(
     _PROBE is None or _PROBE.config is None, reason="bubblewrap is not installed or cannot run here"
 )
 
 
-def run_shell_session(repo: Path, command: str, *extra: str, env: dict[str, str] | None = None) -> tuple[
-        FakeOpenAI, "object"]:
+def run_shell_session(repo: Path, command: str, *extra: str,
+                      env: dict[str, str] | None = None) -> tuple[FakeOpenAI, subprocess.CompletedProcess[str]]:
     """One session whose model runs `command` in the shell tool, then stops."""
     with FakeOpenAI([call("shell", {"command": command}), text("done")]) as server:
         result = run_cli(["look around", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
@@ -143,7 +146,7 @@ def test_16_a_config_folder_outside_the_home_is_hidden_from_commands(tmp_path: P
         assert "marker-config-9d8e7f" not in sent(server)
         assert "No such file" in sent(server) or "Permission denied" in sent(server)
     finally:
-        _shutil.rmtree(outside)
+        shutil.rmtree(outside)
 
 
 def unix_listener(path: Path) -> list[bytes]:
@@ -229,7 +232,7 @@ GITHUB_TOKEN = "ghp_" + "R7mQ2xK9pL4wZ8nB3vC6tY1sD5fG0hJ2kT4u"
 AWS_KEY = "AKIA" + "Z7Q3LR5XV2M4PN6T"
 
 
-def agent_session(repo: Path, script: list, *extra: str) -> tuple[FakeOpenAI, "object"]:
+def agent_session(repo: Path, script: list, *extra: str) -> tuple[FakeOpenAI, subprocess.CompletedProcess[str]]:
     with FakeOpenAI(script) as server:
         result = run_cli(["do it", "--base-url", server.base_url, "--model", "gpt-5.2-codex", "--api", "chat",
                           "--no-verify", *extra], repo, env={"OPENAI_API_KEY": KEY})
@@ -280,7 +283,6 @@ def test_5_review_finds_a_token_in_a_file_git_calls_binary(tmp_path: Path) -> No
 
 # ----------------------------------------------------------------- 8: git-lfs and filters on apply
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -297,7 +299,7 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.skipif(_shutil.which("git-lfs") is None, reason="git-lfs is not installed")
+@pytest.mark.skipif(shutil.which("git-lfs") is None, reason="git-lfs is not installed")
 def test_8_a_model_written_lfs_config_makes_no_request_from_the_host(tmp_path: Path, private_dirs: Path) -> None:
     with open(private_dirs / "gitconfig", "a") as config:  # what `git lfs install` writes
         config.write('[filter "lfs"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n'
@@ -389,7 +391,7 @@ def test_13_a_huge_model_written_file_is_not_displayed_whole(tmp_path: Path) -> 
 
 
 @needs_bwrap
-@pytest.mark.skipif(_shutil.which("file") is None, reason="file(1) is not installed")
+@pytest.mark.skipif(shutil.which("file") is None, reason="file(1) is not installed")
 def test_15_read_only_mode_commands_cannot_write_the_working_copy(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "proj", {"m.magic": "0 string hello text/x-hello\n"})
     server, result = agent_session(repo, [call("shell", {"command": "file -C -m m.magic"}), text("done")],
@@ -425,8 +427,6 @@ def test_6_the_shell_cannot_read_a_sensitive_file_the_file_tools_refuse(tmp_path
     repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n", ".env": f"PASSWORD={ENV_SECRET}\n"})
     (repo / "untracked.env").write_text(f"TOKEN={ENV_SECRET}\n")  # not ignored: copied to the working copy
     server, _ = run_shell_session(repo, f"{command}; base64 untracked.env")
-    import base64
-
     leaked = [ENV_SECRET, ENV_SECRET[::-1], base64.b64encode(f"PASSWORD={ENV_SECRET}\n".encode()).decode()[:20],
               base64.b64encode(f"TOKEN={ENV_SECRET}\n".encode()).decode()[:20]]
     assert not any(text_ in sent(server) for text_ in leaked)
