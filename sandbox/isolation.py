@@ -145,10 +145,16 @@ class Layout:
     # file tools refuse them, and `cat`, `base64` or a hard link must not
     # hand them over either.
     secret_files: tuple[Path, ...] = ()
+    # (copy, original): the shared repository's config seen as a copy that
+    # keeps only what git needs to read it (core, extensions), not remote
+    # URLs with tokens, credentials or the user's aliases.
+    config_copy: tuple[Path, Path] | None = None
 
     @classmethod
     def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (),
-                 allow_secrets: tuple[str, ...] = ()) -> "Layout":
+                 allow_secrets: tuple[str, ...] = (), scratch: Path | None = None) -> "Layout":
+        """`scratch`: a private folder that lives as long as the layout is used
+        (for the copy of the repository's config)."""
         homes = _hidden_dirs()
         common, read_only, writable = _git_paths(root)
         services = dict.fromkeys(Path(os.path.realpath(d)) for d in _SERVICE_DIRS if os.path.isdir(d))
@@ -162,6 +168,7 @@ class Layout:
             git_read_only=read_only,
             git_writable=writable,
             secret_files=_sensitive_files(root, allow_secrets),
+            config_copy=_config_copy(common[0], scratch) if common and scratch is not None else None,
         )
 
     def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool, read_only: bool = False) -> list[str]:
@@ -178,7 +185,30 @@ class Layout:
             args += ["--bind" if git_writable else "--ro-bind", str(path), str(path)]
         for path in self.secret_files:  # over the working copy's bind, or it would cover them
             args += ["--ro-bind", "/dev/null", str(path)]
+        if self.config_copy is not None:
+            args += ["--ro-bind", str(self.config_copy[0]), str(self.config_copy[1])]
         return args + ["--chdir", str(self.root), "--"]
+
+
+_KEPT_CONFIG = ("core.repositoryformatversion", "core.bare", "core.logallrefupdates", "core.filemode",
+                "core.ignorecase", "core.precomposeunicode", "core.symlinks", "extensions.")
+
+
+def _config_copy(common: Path, scratch: Path) -> tuple[Path, Path] | None:
+    original = common / "config"
+    if not original.is_file():
+        return None
+    listing = subprocess.run(["git", "config", "--file", str(original), "--list", "-z"],
+                             capture_output=True, stdin=subprocess.DEVNULL).stdout
+    sections: dict[str, list[str]] = {}
+    for record in filter(None, listing.decode(errors="replace").split("\0")):
+        key, _, value = record.partition("\n")
+        if key.lower().startswith(_KEPT_CONFIG):
+            section, name = key.rsplit(".", 1)
+            sections.setdefault(section, []).append(f'\t{name} = "{value}"')
+    copy = scratch / "repository-config"
+    copy.write_text("".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items()))
+    return copy, original
 
 
 def _sensitive_files(root: Path, allow: tuple[str, ...]) -> tuple[Path, ...]:

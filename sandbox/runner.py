@@ -104,7 +104,8 @@ class Runner:
         probe = probe_bwrap(path) if path else None
         if probe is not None and probe.config is not None:
             self._bwrap = probe.config
-            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, allow_secrets=self._allow_secrets)
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, allow_secrets=self._allow_secrets,
+                                           scratch=self._private_dir())
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:

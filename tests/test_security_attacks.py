@@ -430,3 +430,12 @@ def test_6_the_shell_cannot_read_a_sensitive_file_the_file_tools_refuse(tmp_path
     leaked = [ENV_SECRET, ENV_SECRET[::-1], base64.b64encode(f"PASSWORD={ENV_SECRET}\n".encode()).decode()[:20],
               base64.b64encode(f"TOKEN={ENV_SECRET}\n".encode()).decode()[:20]]
     assert not any(text_ in sent(server) for text_ in leaked)
+
+
+@needs_bwrap
+def test_6_the_shell_cannot_read_the_remote_url_token_in_the_users_git_config(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj", {"a.py": "x = 1\n"})
+    git(repo, "remote", "add", "origin", f"https://user:{GITHUB_TOKEN}@github.example/x/y.git")
+    server, _ = run_shell_session(repo, "cat $(git rev-parse --git-common-dir)/config | rev; git log --oneline | rev")
+    assert GITHUB_TOKEN[::-1] not in sent(server) and GITHUB_TOKEN not in sent(server)
+    assert "laitini" in sent(server)  # git still works in the sandbox: the log shows the commit
