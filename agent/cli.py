@@ -43,8 +43,16 @@ AllowSecret = Annotated[Optional[list[str]], typer.Option("--allow-secret", meta
 
 
 def _flags(values: dict[str, Any]) -> dict[str, Any]:
+    """None is a flag not given, and so is False from a plain switch (`--json`);
+    False from a tri-state flag (`--no-apply`, default None) is a choice that
+    beats every config file."""
+    from dataclasses import fields
+
+    from agent.config import Settings
+
+    tri_state = {f.name for f in fields(Settings) if f.default is None}
     renamed = {"allow_secret": "allow_secrets"}
-    flags = {renamed.get(k, k): v for k, v in values.items() if v is not None and v is not False}
+    flags = {renamed.get(k, k): v for k, v in values.items() if v is not None and (v is not False or k in tri_state)}
     if flags.pop("no_verify", False):
         flags["verify"] = False
     return flags
@@ -55,9 +63,12 @@ def _settings(flags: dict[str, Any]):
     from sandbox.git import project_root
 
     try:
-        return load_settings(project_root(Path.cwd()), flags)
+        settings = load_settings(project_root(Path.cwd()), flags)
     except ConfigError as exc:
         _fail(f"configuration error: {exc}", EXIT_USAGE)
+    for warning in settings.warnings:
+        typer.echo(f"codex-agent: {warning}", err=True)
+    return settings
 
 
 def _fail(message: str, code: int = EXIT_FAILED):

@@ -12,8 +12,15 @@ from typing import Any
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
-REPO_FORBIDDEN = ("api_key", "base_url", "allow_secrets", "sandbox", "approval", "apply", "trajectory", "provider",
-                  "providers", "headers")
+# What a repository's own config file may set: choices about the work, never
+# where the key goes, how contained commands are, which secrets the model sees,
+# whether changes land unreviewed, or which interpreter is mounted. A key not
+# named here is refused with a warning, whatever its spelling.
+REPO_ALLOWED = frozenset({
+    "model", "api", "max_steps", "max_tokens", "max_cost", "test_cmd", "stream", "context_window",
+    "command_timeout", "map_tokens", "strict_tests", "test_timeout", "reasoning_effort", "verbosity",
+    "temperature", "max_output_tokens", "reasoning", "reasoning_content",
+})
 
 
 @dataclass
@@ -52,10 +59,12 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
+    # Settings refused while loading (a repository's file naming a key it may not set), for the user.
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """Settings as shown to people: the key masked."""
-        shown = {k: v for k, v in asdict(self).items() if k != "sources"}
+        shown = {k: v for k, v in asdict(self).items() if k not in ("sources", "warnings")}
         shown["api_key"] = mask_key(self.api_key)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in shown.items()}
 
@@ -76,20 +85,21 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     """Merge every source; flags whose value is None count as not given."""
     env = os.environ if env is None else env
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"sources"}
+    known = {f.name for f in fields(Settings)} - {"sources", "warnings"}
 
     def merge(values: dict[str, Any], source: str) -> None:
         for key, value in values.items():
-            key = key.replace("-", "_")
             if key in known and value is not None:
                 if key == "trajectory":
                     value = Path(value)
                 setattr(settings, key, value)
                 settings.sources[key] = source
 
-    for path in (user_config_path(), repo / REPO_CONFIG):
-        if path.is_file():
-            merge(_read_toml(path), str(path))
+    user_file, repo_file = user_config_path(), repo / REPO_CONFIG
+    if user_file.is_file():
+        merge(_normalised(_read_toml(user_file)), str(user_file))
+    if repo_file.is_file():
+        merge(_repo_settings(_read_toml(repo_file), repo_file, settings.warnings), str(repo_file))
     merge(
         {
             "api_key": env.get("OPENAI_API_KEY"),
@@ -124,16 +134,29 @@ def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    # A cloned repository must not choose where the user's key is sent, how
-    # contained its commands are, where the trajectory is written, or that
-    # its changes land unreviewed.
-    if path.name == REPO_CONFIG:
-        for key in REPO_FORBIDDEN:
-            data.pop(key, None)
-    return data
+
+
+def _normalised(data: dict[str, Any]) -> dict[str, Any]:
+    """`max-steps` and `max_steps` are one key; anything checked against a key
+    name must see it in this form, or a dash walks past the check."""
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def _repo_settings(data: dict[str, Any], path: Path, warnings: list[str]) -> dict[str, Any]:
+    """The part of a repository's config file it may decide (REPO_ALLOWED); a
+    warning naming every other key, as the file spells it."""
+    kept: dict[str, Any] = {}
+    for spelled, value in data.items():
+        key = spelled.replace("-", "_")
+        if key in REPO_ALLOWED:
+            kept[key] = value
+        else:
+            warnings.append(f"{path}: ignoring `{spelled}`: a repository's config file may only set "
+                            f"{', '.join(sorted(REPO_ALLOWED))}")
+    return kept
 
 
 class ConfigError(Exception):

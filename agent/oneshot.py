@@ -76,6 +76,7 @@ def _drive(
     focus: str = "",
 ) -> int:
     from agent.session import Session, SessionError
+    from sandbox.git import GitError
 
     if map_tokens is not None:
         settings.map_tokens = map_tokens
@@ -93,6 +94,10 @@ def _drive(
             session.restore(restore)
         outcome = turn(session)
         return _conclude(session, outcome, interactive)
+    except GitError as exc:
+        # The model's commands shape the working copy (a nested repository
+        # with no commit, a `.GIT` folder) and git can refuse to snapshot it.
+        return _error(f"{exc}. Nothing was applied; the working copy is kept in {session.workspace.root}.")
     finally:
         session.close()
 

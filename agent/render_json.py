@@ -22,9 +22,7 @@ from agent.events import (
     TurnFinished,
     TurnStarted,
 )
-from sandbox.approval import COMMAND_TOOLS
-
-FILE_TOOLS = {"write_file", "edit_file", "apply_patch"}
+from tools import tool_named
 
 
 class JsonLinesRenderer:
@@ -94,17 +92,18 @@ class JsonLinesRenderer:
         finished = isinstance(event, ToolFinished)
         status = "in_progress" if not finished else ("completed" if event.ok else "failed")
         args = _arguments(event.arguments)
-        if event.name in COMMAND_TOOLS:
-            command = str(args.get(COMMAND_TOOLS[event.name], "") or "")
-            if event.name == "run_tests":
-                command = ("run_tests " + command).strip()
+        tool = tool_named(event.name)
+        if tool is not None and tool.command_arg is not None:
+            command = str(args.get(tool.command_arg, "") or "")
+            if tool.runs_project_code:
+                command = f"{event.name} {command}".strip()
             return {
                 "id": item_id, "type": "command_execution", "command": command,
                 "aggregated_output": event.output if finished else "",
                 "exit_code": _exit_code(event.data) if finished else None,
                 "status": status,
             }
-        if event.name in FILE_TOOLS:
+        if tool is not None and tool.edits_files:
             changes = event.data.get("changes", []) if finished else []
             if not changes and "path" in args:
                 changes = [{"path": args["path"], "kind": "update"}]

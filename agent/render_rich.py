@@ -27,9 +27,8 @@ from agent.events import (
     TurnFinished,
 )
 from agent.messages import Usage
+from tools import tool_named
 
-# Which argument best names what a tool call is about.
-_SUBJECT = {"shell": "command", "run_tests": "args", "grep": "pattern", "git_commit": "message"}
 
 
 class TerminalView:
@@ -142,5 +141,6 @@ def tool_subject(name: str, raw: str) -> str:
         return _clip(raw, 80)
     if not isinstance(args, dict):
         return _clip(raw, 80)
-    value = args.get(_SUBJECT.get(name, "path"), "")
+    tool = tool_named(name)
+    value = args.get(tool.subject_arg if tool is not None else "path", "")
     return _clip(str(value).replace("\n", " "), 80)

@@ -3,6 +3,7 @@ and what to do with each."""
 
 from __future__ import annotations
 
+from sandbox.git import GitError
 from sandbox.runs import list_runs
 from sandbox.workspace import Workspace
 
@@ -22,16 +23,20 @@ def runs_command(run_id: str | None, *, apply: bool, discard: bool, show: bool,
     except (FileNotFoundError, ValueError) as exc:
         print(f"codex-agent: {exc}")
         return 1
-    if show:
-        from agent.diffview import show_diff
+    try:
+        if show:
+            from agent.diffview import show_diff
 
-        show_diff(workspace)
-    if apply:
-        result = workspace.apply(allow_secrets or [])  # removes the working copy when it succeeds
-        print(result.message)
-        if not result.ok:
-            return 1
-    elif discard:
-        workspace.discard()
-        print(f"Discarded run {run_id}.")
+            show_diff(workspace)
+        if apply:
+            result = workspace.apply(allow_secrets or [])  # removes the working copy when it succeeds
+            print(result.message)
+            if not result.ok:
+                return 1
+        elif discard:
+            workspace.discard()
+            print(f"Discarded run {run_id}.")
+    except GitError as exc:
+        print(f"codex-agent: {exc}")
+        return 1
     return 0

@@ -155,7 +155,9 @@ class Session:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
         try:
             python = checking.result()[0]
-            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python)
+            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python,
+                                                   read_only=self.settings.approval == "read-only",
+                                                   allow_secrets=self.settings.allow_secrets)
         except PythonNotFound as exc:
             if discard_on_failure:
                 workspace.discard()

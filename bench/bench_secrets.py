@@ -3,7 +3,10 @@
     python bench/bench_secrets.py
 
 Prints one row per operation: the median of several runs on 100 KB of real
-Python code (the standard library), with and without secrets sprinkled in.
+Python code (the standard library), with and without secrets sprinkled in,
+then one run on 1 MB of text written to make regular expressions backtrack
+(a hostile AGENTS.md or command output): before issue 13 the first of those
+rows took hours (31 s at 40 KB, growing with the square of the size).
 """
 
 from __future__ import annotations
@@ -41,6 +44,20 @@ def as_diff(text: str) -> str:
     return f"--- a/big.py\n+++ b/big.py\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{line}\n" for line in lines)
 
 
+# Text shaped so a pattern tries many ways to split it before failing.
+ADVERSARIAL = {
+    "a name then blanks": "token" + " " * 1_000_000,
+    "names glued together": "token" * 200_000,
+    "URL scheme separators": "://" * 333_333,
+}
+
+
+def once_ms(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
 def median_ms(fn: Callable[[], object]) -> float:
     times = []
     for _ in range(RUNS):
@@ -66,10 +83,12 @@ def main() -> None:
         ("mask_secrets, 100 KB clean code", median_ms(lambda: secrets.mask_secrets(clean)), ""),
         ("mask_secrets, 100 KB with secrets", median_ms(lambda: secrets.mask_secrets(dirty)), ""),
         ("scan_diff, 100 KB of added lines", median_ms(lambda: secrets.scan_diff(as_diff(dirty))), ""),
+        *((f"mask_secrets, 1 MB adversarial: {name}", once_ms(lambda t=text: secrets.mask_secrets(t)), "")
+          for name, text in ADVERSARIAL.items()),
     ]
-    print(f"{'operation':38} {'ms':>8} {'hits':>6}")
+    print(f"{'operation':60} {'ms':>8} {'hits':>6}")
     for name, ms, hits in rows:
-        print(f"{name:38} {ms:8.2f} {hits!s:>6}")
+        print(f"{name:60} {ms:8.2f} {hits!s:>6}")
 
 
 if __name__ == "__main__":

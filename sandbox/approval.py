@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from tools.registry import Tool
 
 MODES = ("read-only", "auto", "ask")
-# Tools that run a command line, and the argument holding it.
-COMMAND_TOOLS = {"shell": "command", "run_tests": "args"}
 
 
 class ApprovalPolicy:
@@ -37,10 +35,10 @@ class ApprovalPolicy:
 
     def check_tool(self, tool: "Tool", args: dict[str, Any]) -> str | None:
         """None when the call may run, else a refusal message for the model."""
-        if tool.name == "shell":
-            return self.check_command(str(args.get(COMMAND_TOOLS["shell"], "")))
-        if tool.name == "run_tests":
-            return self._check_run_tests(args.get(COMMAND_TOOLS["run_tests"]))
+        if tool.command_arg is not None and tool.runs_project_code:
+            return self._check_run_tests(args.get(tool.command_arg))
+        if tool.command_arg is not None:
+            return self.check_command(str(args.get(tool.command_arg, "")))
         if not tool.mutates:
             return None
         if self.mode == "read-only":

@@ -16,6 +16,7 @@ recursion are off for every call, and `-c` settings reach child gits too.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -54,6 +55,27 @@ class GitError(RuntimeError):
     """A git command failed; the message carries git's own explanation."""
 
 
+@functools.cache
+def _filters_off(cwd: Path, location: tuple[str, ...]) -> tuple[str, ...]:
+    """`-c` settings that switch off every filter driver the configuration
+    of this repository defines (and git-lfs's, configured or not). Which
+    files a filter applies to is the `.gitattributes` of a tree the model
+    writes: git-lfs would fetch from the URL the model put in `.lfsconfig`,
+    outside any sandbox, and any other driver runs its program. Files are
+    compared and written as git stores them instead."""
+    listing = subprocess.run(
+        ["git", *location, "config", "--name-only", "--get-regexp", r"^filter\."],
+        cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k not in _LOCATION_VARS},
+    ).stdout
+    names = {"lfs", *(line.split(".", 1)[1].rsplit(".", 1)[0] for line in listing.splitlines() if "." in line)}
+    return tuple(
+        option for name in sorted(names)
+        for key in ("clean", "smudge", "process", "required=false")
+        for option in ("-c", f"filter.{name}.{key}" + ("" if "=" in key else "="))
+    )
+
+
 def git(
     *args: str,
     cwd: Path,
@@ -75,7 +97,7 @@ def git(
     if work_tree is not None:
         location += ["--work-tree", str(work_tree)]
     proc = subprocess.run(
-        ["git", *_SAFE_CONFIG, *location, *args],
+        ["git", *_SAFE_CONFIG, *_filters_off(cwd, tuple(location)), *location, *args],
         cwd=cwd,
         env=env,
         input=input,
@@ -188,6 +210,24 @@ def check_revision(rev: str) -> str:
     ).returncode != 0:
         raise GitError(f"{rev!r} is neither a commit id (hex) nor a valid ref name")
     return rev
+
+
+def blob_contents(oids: Sequence[str], limit: int, **where) -> dict[str, bytes | None]:
+    """The contents of blobs, read in two git processes; None for a blob over `limit` bytes."""
+    if not oids:
+        return {}
+    unique = list(dict.fromkeys(oids))
+    sizes = git("cat-file", "--batch-check=%(objectname) %(objectsize)", input="\n".join(unique).encode(), **where)
+    small = [oid for oid, size in (line.split() for line in sizes.decode().splitlines()) if int(size) <= limit]
+    contents: dict[str, bytes | None] = dict.fromkeys(unique)
+    data = git("cat-file", "--batch", input="\n".join(small).encode(), **where) if small else b""
+    at = 0
+    for oid in small:
+        header_end = data.index(b"\n", at)
+        size = int(data[at:header_end].split()[2])
+        contents[oid] = data[header_end + 1:header_end + 1 + size]
+        at = header_end + 1 + size + 1
+    return contents
 
 
 def resolve(cwd: Path, rev: str) -> str | None:

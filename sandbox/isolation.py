@@ -2,7 +2,8 @@
 
 Inside the sandbox the host is read-only; the working copy is writable; /tmp
 is private; the user's home and runtime folder (with ssh/gpg agent sockets)
-are replaced by empty tmpfs; container-engine sockets are masked; the
+are replaced by empty tmpfs, and so are /run, /var/run and /var/tmp, where
+host services listen on Unix sockets; container-engine sockets are masked; the
 repository's .git is read-only; there is no network, an own PID namespace,
 no capabilities (this matters when the agent runs as root) and the whole
 thing dies with the agent.
@@ -31,6 +32,10 @@ _SOCKETS = (
     "/run/podman/podman.sock",
     "/run/containerd/containerd.sock",
 )
+# Where a host's services keep their Unix sockets (and shared temporary
+# files): replaced by empty folders. A socket is an exit from the sandbox to
+# whatever listens on it, and the host is bound read-only, not hidden.
+_SERVICE_DIRS = ("/run", "/var/run", "/var/tmp")
 
 
 @dataclass(frozen=True)
@@ -144,33 +149,47 @@ class Layout:
     git_always: Mounts  # read-only in every run: the repository a worktree belongs to
     git_read_only: Mounts  # inside the writable copy, read-only unless git_writable
     git_writable: Mounts  # what a commit on the task branch writes
+    # Sensitive files of the working copy (.env, keys) as seen inside, shown
+    # empty: the file tools refuse them, and `cat`, `base64` or a hard link
+    # must not hand them over either.
+    secret_files: tuple[Path, ...] = ()
+    # (copy, where): the shared repository's config seen as a copy that keeps
+    # only what git needs to read it (core, extensions), not remote URLs with
+    # tokens, credentials or the user's aliases.
+    config_copy: tuple[Path, Path] | None = None
 
     @classmethod
     def for_root(cls, root: Path, python: PythonEnv, hide: tuple[Path, ...] = (), *,
                  shims: Path | None = None, shown_at: Path | None = None, scratch: Path | None = None,
-                 shown: tuple[Path, ...] = ()) -> "Layout":
+                 shown: tuple[Path, ...] = (), allow_secrets: tuple[str, ...] = ()) -> "Layout":
         """`shims`: the folder of python/python3/pytest scripts for `python`;
         `shown_at`: show the copy at this path (the user's project) instead of
-        its own; `scratch`: a private folder for the .git file that then needs;
-        `shown`: more folders to show read-only, e.g. inside the copy."""
+        its own; `scratch`: a private folder living as long as the layout is
+        used (for the .git file that then needs, and the repository's config);
+        `shown`: more folders to show read-only, e.g. inside the copy;
+        `allow_secrets`: globs of sensitive files commands may read."""
         homes = _hidden_dirs()
         workdir = shown_at or root
         always, read_only, writable = _git_mounts(root, workdir, scratch)
+        services = dict.fromkeys(Path(os.path.realpath(d)) for d in _SERVICE_DIRS if os.path.isdir(d))
+        hidden = (*services, *homes, *hide)
         return cls(
             root=root,
             workdir=workdir,
             # Never a home the copy is shown over (a repository in ~ itself):
             # what commands cache in HOME would end up in the diff.
             home=next((h for h in homes if not h.is_relative_to(workdir)), Path("/tmp")),
-            hidden=(*homes, *(p for p in hide if p not in homes and p not in (Path("/"), workdir))),
+            hidden=tuple(p for p in dict.fromkeys(hidden) if p not in (Path("/"), workdir)),
             masked=tuple(sorted({Path(os.path.realpath(s)) for s in _SOCKETS if os.path.exists(s)})),
             visible=(*python.mounts, *([shims] if shims else []), *shown),
             git_always=always,
             git_read_only=read_only,
             git_writable=writable,
+            secret_files=tuple(workdir / p.relative_to(root) for p in _sensitive_files(root, allow_secrets)),
+            config_copy=_config_copy(*always[0], scratch) if always and scratch is not None else None,
         )
 
-    def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool) -> list[str]:
+    def argv(self, config: BwrapConfig, *, git_writable: bool, network: bool, read_only: bool = False) -> list[str]:
         args = config.prefix(network=network)
         for path in self.hidden:
             args += ["--tmpfs", str(path)]
@@ -189,14 +208,54 @@ class Layout:
             args += ["--ro-bind", "/dev/null", str(path)]
         # The working copy may itself live under the hidden home or /tmp, and
         # a project's .venv under the path it is shown at: bound after the rest.
-        args += ["--bind", str(self.root), str(self.workdir)]
+        args += ["--ro-bind" if read_only else "--bind", str(self.root), str(self.workdir)]
         for path in inner:
             args += ["--ro-bind", str(path), str(path)]
         for host, inside in self.git_always:
             args += ["--ro-bind", str(host), str(inside)]
         for host, inside in self.git_writable if git_writable else self.git_read_only:
             args += ["--bind" if git_writable else "--ro-bind", str(host), str(inside)]
+        for path in self.secret_files:  # over the working copy's bind, or it would cover them
+            args += ["--ro-bind", "/dev/null", str(path)]
+        if self.config_copy is not None:
+            args += ["--ro-bind", str(self.config_copy[0]), str(self.config_copy[1])]
         return args + ["--chdir", str(self.workdir), "--"]
+
+
+_KEPT_CONFIG = ("core.repositoryformatversion", "core.bare", "core.logallrefupdates", "core.filemode",
+                "core.ignorecase", "core.precomposeunicode", "core.symlinks", "extensions.")
+
+
+def _config_copy(common: Path, inside: Path, scratch: Path) -> tuple[Path, Path] | None:
+    """`common`: the shared repository's folder, seen at `inside`."""
+    original = common / "config"
+    if not original.is_file():
+        return None
+    listing = subprocess.run(["git", "config", "--file", str(original), "--list", "-z"],
+                             capture_output=True, stdin=subprocess.DEVNULL).stdout
+    sections: dict[str, list[str]] = {}
+    for record in filter(None, listing.decode(errors="replace").split("\0")):
+        key, _, value = record.partition("\n")
+        if key.lower().startswith(_KEPT_CONFIG):
+            section, name = key.rsplit(".", 1)
+            sections.setdefault(section, []).append(f'\t{name} = "{value}"')
+    copy = scratch / "repository-config"
+    copy.write_text("".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items()))
+    return copy, inside / "config"
+
+
+def _sensitive_files(root: Path, allow: tuple[str, ...]) -> tuple[Path, ...]:
+    from sandbox.secrets import is_sensitive_path
+
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = Path(folder, name)
+            rel = path.relative_to(root).as_posix()
+            if is_sensitive_path(rel, allow) and path.is_file() and not path.is_symlink():
+                found.append(path)
+    return tuple(found)
 
 
 def _hidden_dirs() -> tuple[Path, ...]:

@@ -12,11 +12,13 @@ SIGKILL when the agent dies (PR_SET_PDEATHSIG), so nothing outlives it.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import math
 import os
 import resource
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 GiB = 1 << 30
@@ -39,12 +41,40 @@ def libc_prctl() -> Callable[..., int] | None:
 
 
 def protect_own_environment() -> None:
-    """Make this process non-dumpable: its /proc/<pid>/environ (holding API
-    keys) is then unreadable to other unprivileged processes of the user.
-    Children are unaffected: exec resets the flag."""
+    """Keep this process's environment (holding API keys) from commands that
+    share its PID namespace. Non-dumpable: /proc/<pid>/environ is closed to
+    other unprivileged processes of the user (exec resets the flag for
+    children). That does not stop root, so the block that file shows is
+    wiped as well."""
     prctl = libc_prctl()
     if prctl is not None:
         prctl(_PR_SET_DUMPABLE, 0)
+    _wipe_initial_environment()
+
+
+def _wipe_initial_environment() -> None:
+    """/proc/<pid>/environ shows the memory the kernel put the environment
+    in at exec, whatever the process changed since. Every variable is copied
+    to the heap first (setenv copies), so the process and its children keep
+    them all; then that memory is zeroed."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50, 51 of proc(5))
+        libc = ctypes.CDLL(None)
+        environ = ctypes.POINTER(ctypes.c_void_p).in_dll(libc, "environ")
+    except (OSError, ValueError, IndexError):  # not Linux, or a kernel older than 3.5
+        return
+
+    def pointers() -> list[int]:
+        return list(itertools.takewhile(bool, (environ[i] for i in itertools.count())))
+
+    for address in pointers():
+        if start <= address < end:
+            name, _, value = ctypes.string_at(address).partition(b"=")
+            if name:
+                os.putenv(name, value)
+    if all(not start <= address < end for address in pointers()):  # nothing points into the block any more
+        ctypes.memset(start, 0, end - start)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,12 @@ def apply_changes(changes: list[Change], folder: Path, *, git_dir: Path | None =
             f"started, and the changes cannot be merged: {listing}.",
             conflicts=sorted(conflicts),
         )
-    _write(target, result)
+    saved = _save(target.folder, result)
+    try:
+        _write(target, result)
+    except (GitError, OSError) as exc:
+        _restore(target.folder, saved)
+        return ApplyResult(False, f"Nothing was applied: {exc}.")
     applied = sorted(result)
     return ApplyResult(True, f"Applied changes to {len(applied)} file(s).", applied=applied)
 
@@ -194,6 +199,40 @@ def _write(target: _Target, result: dict[str, Entry | None]) -> None:
         # checkout-index applies smudge filters and file modes, like a checkout.
         paths = b"\0".join(os.fsencode(p) for p in writes)
         target.git("checkout-index", "-f", "-z", "--stdin", index=index, input=paths)
+
+
+_Saved = tuple[str, bytes | str, int] | None  # ("file", content, mode) | ("link", target, 0) | None: absent
+
+
+def _save(folder: Path, paths: dict[str, Entry | None]) -> dict[str, _Saved]:
+    """The user's files `_write` may replace, so a write that fails half way can be undone."""
+    saved: dict[str, _Saved] = {}
+    for path in paths:
+        full = folder / path
+        if full.is_symlink():
+            saved[path] = ("link", os.readlink(full), 0)
+        elif full.is_file():
+            saved[path] = ("file", full.read_bytes(), full.stat().st_mode & 0o7777)
+        else:
+            saved[path] = None
+    return saved
+
+
+def _restore(folder: Path, saved: dict[str, _Saved]) -> None:
+    for path, before in saved.items():
+        full = folder / path
+        if os.path.lexists(full) and not full.is_dir():
+            full.unlink()
+        if before is None:
+            _remove_empty_parents(full.parent, folder)
+            continue
+        kind, content, mode = before
+        full.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "link":
+            os.symlink(content, full)
+        else:
+            full.write_bytes(content)
+            os.chmod(full, mode)
 
 
 def _remove_empty_parents(folder: Path, top: Path) -> None:

@@ -29,7 +29,7 @@ from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
 from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
 from sandbox.python_env import PythonEnv, discover
-from sandbox.state import cache_dir, state_dir
+from sandbox.state import cache_dir, config_dir, state_dir
 from sandbox.toolchains import home_toolchains
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class Runner:
         hide: Sequence[Path] = (),
         project: Path | None = None,
         node_modules: Path | None = None,
+        read_only: bool = False,
+        allow_secrets: Sequence[str] = (),
     ) -> None:
         """`python`: the interpreter commands get (default: discovered from
         `root`, see sandbox.python_env). `hide`: more folders to make
@@ -67,7 +69,11 @@ class Runner:
         tree's editable installs come first on PYTHONPATH.
         `node_modules`: the project's installed JavaScript packages, which the
         copy lacks (they are ignored): shown read-only in the copy under
-        bubblewrap, else found through NODE_PATH and PATH."""
+        bubblewrap, else found through NODE_PATH and PATH.
+        `read_only`: under bubblewrap the working copy is mounted read-only
+        (the read-only approval mode: a mount holds where a list of harmless
+        command lines does not — `file -C` writes a file). `allow_secrets`:
+        globs of sensitive files commands may read (the rest look empty)."""
         if mode not in MODES:
             raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = Path(root).resolve()
@@ -78,6 +84,8 @@ class Runner:
         self._hide = tuple(Path(p).resolve() for p in hide)
         self._project = Path(project).resolve() if project is not None else None
         self._node_modules = Path(node_modules).resolve() if node_modules is not None else None
+        self.read_only = read_only
+        self._allow_secrets = tuple(allow_secrets)
         self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
@@ -107,13 +115,14 @@ class Runner:
         """The Runner for a working copy: the project's venv is looked up in the
         user's tree (the copy has none). That tree is hidden (the copy is shown
         at its path), and so are the agent's state and cache (other sessions'
-        conversations and working copies), wherever XDG puts them."""
+        conversations and working copies) and the user's config (its api_key),
+        wherever XDG puts them."""
         if options.get("python") is None:
             options["python"] = discover(workspace.source)
         node_modules = workspace.source / "node_modules"
         if node_modules.is_dir() and not (workspace.root / "node_modules").exists():
             options.setdefault("node_modules", node_modules)
-        hidden = [path for path in (workspace.source, state_dir(), cache_dir()) if path.is_dir()]
+        hidden = [path for path in (workspace.source, state_dir(), cache_dir(), config_dir()) if path.is_dir()]
         return cls(workspace.root, mode, hide=hidden, project=workspace.source, **options)
 
     def _choose_bwrap(self) -> None:
@@ -123,8 +132,8 @@ class Runner:
             self._bwrap = probe.config
             shown = (*home_toolchains(), *([self._node_modules] if self._node_modules else []))
             self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims,
-                                           shown_at=self._project,
-                                           scratch=self._private_dir() if self._project else None, shown=shown)
+                                           shown_at=self._project, scratch=self._private_dir(), shown=shown,
+                                           allow_secrets=self._allow_secrets)
             reductions = probe.config.reductions
             self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
             if reductions:
@@ -139,7 +148,8 @@ class Runner:
         self.isolation = "process"
         self.notice = (
             f"Sandbox reduced: {why}, so commands run as plain processes with a scrubbed environment, "
-            "timeouts and resource limits, but can read your files and reach the network. "
+            "timeouts and resource limits, but can read and change every file your user can (your home, "
+            "keys, other projects), reach the network and local services, and see your other processes. "
             "Run `codex-agent doctor` for how to fix it."
         )
 
@@ -162,7 +172,8 @@ class Runner:
         """
         argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
         if self._bwrap is not None and self._layout is not None:
-            argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network) + argv
+            argv = self._layout.argv(self._bwrap, git_writable=git_writable, network=network,
+                                     read_only=self.read_only) + argv
             base_env = scrubbed_env(home=self._layout.home, tmp=Path("/tmp"), python=self.python, shims=self._shims)
         else:
             private = self._private_dir()

@@ -168,8 +168,11 @@ def _looks_random(value: str) -> bool:
 def _assignment_rule(keywords: Sequence[str]) -> _Rule:
     # Not after ":" or "/": the "secret" in arn:aws:secretsmanager:... or a/b/secret is no name.
     name = rf"(?<![\w.:/-])[\w.-]*?(?:{'|'.join(keywords)})[\w.-]*"
-    annotation = r"(?:\s*:\s*[A-Za-z_][\w.\[\]| ]*?)?"  # `api_key: str = "..."`
-    assign = r"""["'\]]{0,2}""" + annotation + r"[ \t]*(?::=|=>|==?|:|[ \t])[ \t]*"
+    # `api_key: str = "..."`, `token: str | None = ...`. Every run of blanks
+    # below belongs to one part only: blanks two parts could share make a
+    # failing match cost the square of their length.
+    annotation = r"(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]]*(?:[ \t]*\|[ \t]*[A-Za-z_][\w.\[\]]*)*)?"
+    assign = r"""["'\]]{0,2}""" + annotation + r"(?:[ \t]*(?::=|=>|==?|:)[ \t]*|[ \t]+)"
     value = rf"""(?P<q>["'`]?)(?P<value>{_VALUE}{{16,}})(?P=q)(?=$|[\s"'`,;)\]}}])"""
     pattern = re.compile(name + assign + value, re.IGNORECASE | re.MULTILINE)
     variants = [v for w in _HINT_WORDS for v in (w, w.upper(), w.capitalize())]
@@ -234,9 +237,34 @@ def _value_span(match: re.Match[str]) -> tuple[int, int]:
     return start, end
 
 
+# Every rule runs over windows of at most _WINDOW characters, overlapping by
+# _OVERLAP (longer than any secret the rules know, PEM bodies aside, which are
+# matched separately). A pattern that backtracks badly on some text (detect-
+# secrets' own are not ours to fix) then costs O(_WINDOW) per character at
+# worst, not O(n): the masker runs on every tool output, and a hostile
+# AGENTS.md or command output must not stall a session.
+_WINDOW = 4096
+_OVERLAP = 512
+
+
+def _windows(text: str, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) windows covering text[start:stop], ending at a line break where one is near."""
+    stop = len(text) if stop is None else stop
+    while True:
+        end = min(start + _WINDOW, stop)
+        if end < stop:
+            newline = text.rfind("\n", start + _WINDOW // 2, end)
+            end = newline + 1 if newline > 0 else end
+        yield start, end
+        if end >= stop:
+            return
+        start = end - _OVERLAP
+
+
 def _matches(rule: _Rule, text: str) -> Iterator[re.Match[str]]:
     if rule.hint is None:
-        yield from rule.pattern.finditer(text)
+        for start, end in _windows(text):
+            yield from rule.pattern.finditer(text, start, end)
         return
     end = -1
     for hint in rule.hint.finditer(text):
@@ -245,7 +273,8 @@ def _matches(rule: _Rule, text: str) -> Iterator[re.Match[str]]:
         start = text.rfind("\n", 0, hint.start()) + 1
         end = text.find("\n", hint.end())
         end = len(text) if end < 0 else end
-        yield from rule.pattern.finditer(text, start, end)
+        for window in _windows(text, start, end):
+            yield from rule.pattern.finditer(text, *window)
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -256,7 +285,11 @@ def _find(text: str) -> list[tuple[int, int, str]]:
     """(start, end, kind) of every secret value in `text`; spans may overlap."""
     found: list[tuple[int, int, str]] = []
     for rule in _rules():
+        seen: set[tuple[int, int]] = set()  # windows overlap: a match can come twice
         for match in _matches(rule, text):
+            if match.span() in seen:
+                continue
+            seen.add(match.span())
             start, end = _value_span(match)
             if rule.tail is not None:
                 end = rule.tail.match(text, end).end()
@@ -356,11 +389,43 @@ def scan_diff(diff_text: str) -> list[SecretHit]:
     return hits
 
 
-def secrets_added(paths: Iterable[str], diff_text: str, allow: Sequence[str] = ()) -> list[str]:
-    """What a change would carry out of the sandbox that needs the user's say:
-    each sensitive file it adds or changes (`path (sensitive file)`) and each
-    secret on its added lines (`path:line (kind)`), except in files the user
-    allowed. Commit and apply both refuse on any of these."""
-    found = [f"{path} (sensitive file)" for path in paths if is_sensitive_path(path, allow)]
-    found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in scan_diff(diff_text) if not is_allowed(hit.path, allow)]
+def secrets_introduced(path: str, old: bytes | None, new: bytes) -> list[SecretHit]:
+    """Secrets in a file's new content that its old content did not hold.
+
+    Whole contents, not a diff: git shows no lines for a file it takes for
+    binary (one NUL byte, or a `-diff` attribute the model wrote), and a
+    secret must not pass for that."""
+    text = new.decode("utf-8", errors="replace")
+    before = old.decode("utf-8", errors="replace") if old else ""
+    known = {(kind, before[start:end]) for start, end, kind in _find(before)} if before else set()
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    hits = {
+        SecretHit(path, bisect.bisect_right(line_starts, start), kind)
+        for start, end, kind in _find(text)
+        if (kind, text[start:end]) not in known
+    }
+    return sorted(hits, key=lambda h: (h.line, h.kind))
+
+
+# Bigger files are not scanned, so they are reported for the user to look at.
+MAX_SCANNED_BYTES = 16 << 20
+
+
+def secrets_added(files: Iterable[tuple[str, bytes | None, bytes | None]], allow: Sequence[str] = ()) -> list[str]:
+    """What a change would carry out of the sandbox that needs the user's say,
+    for `files` as (path, old content or None, new content or None: too big
+    to read): each sensitive file it adds or changes (`path (sensitive
+    file)`), each secret its new contents add (`path:line (kind)`) and each
+    file too big to scan, except in files the user allowed. Commit and apply
+    both refuse on any of these."""
+    found = []
+    for path, old, new in files:
+        if is_allowed(path, allow):
+            continue
+        if is_sensitive_path(path):
+            found.append(f"{path} (sensitive file)")
+        if new is None:
+            found.append(f"{path} (over {MAX_SCANNED_BYTES >> 20} MB: not scanned for secrets)")
+        else:
+            found += [f"{hit.path}:{hit.line} ({hit.kind})" for hit in secrets_introduced(path, old, new)]
     return found

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import runs
+from sandbox.change_check import secrets_in_changes, unsafe_paths
 from sandbox.folder_copy import SKIPPED_DIRS, copy_folder
-from sandbox.git import GitError, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
+from sandbox.git import GitError, blob_contents, commit_tree, git, git_text, resolve, snapshot_tree, toplevel
 from sandbox.merge import ApplyResult, Change, apply_changes, tree_changes
 from sandbox.state import state_dir, worktrees_dir
 
@@ -52,6 +53,23 @@ class FileStat:
     kind: str  # "add" | "update" | "delete"
     added: int
     removed: int
+    binary: bool = False  # git shows no lines of it (the counts are 0)
+    # A "binary" file whose bytes are nearly all text: a NUL or a `-diff`
+    # attribute can hide a script's lines from the diff the user reviews.
+    mostly_text: bool = False
+    link: str | None = None  # where it points, when the change makes it a symlink
+
+
+_TEXT_SNIFF_BYTES = 1 << 20
+_SYMLINK_MODE = "120000"
+
+
+def _mostly_text(data: bytes) -> bool:
+    """At least 95% printable ASCII, tabs and line breaks (UTF-8 letters count too)."""
+    if not data:
+        return False
+    text_like = sum(1 for byte in data if 32 <= byte < 127 or byte in b"\t\r\n" or byte >= 0x80)
+    return text_like >= 0.95 * len(data)
 
 
 def new_run_id() -> str:
@@ -189,16 +207,25 @@ class Workspace:
 
     def changed_files(self) -> list[FileStat]:
         result = self._result_tree()
-        counts = {}
+        counts, binary = {}, set()
         numstat = self._git("diff", "--numstat", "-z", "--no-renames", self.base, result)
         for record in filter(None, numstat.split(b"\0")):
             added, removed, path = record.decode(errors="surrogateescape").split("\t", 2)
             # Binary files show "-": they have no line counts.
             counts[path] = (int(added) if added != "-" else 0, int(removed) if removed != "-" else 0)
+            if added == "-":
+                binary.add(path)
+        changes = self._changes_to(result)
+        links = {c.theirs.oid for c in changes if c.theirs is not None and c.theirs.mode == _SYMLINK_MODE}
+        shown = [c.theirs.oid for c in changes if c.theirs is not None and (c.path in binary or c.theirs.oid in links)]
+        heads = blob_contents(shown, _TEXT_SNIFF_BYTES, **self._where)
         stats = []
-        for change in self._changes_to(result):
+        for change in changes:
             kind = "add" if change.base is None else "delete" if change.theirs is None else "update"
-            stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0))))
+            head = heads.get(change.theirs.oid) if change.theirs is not None else None
+            link = head.decode(errors="replace") if head is not None and change.theirs.oid in links else None
+            stats.append(FileStat(change.path, kind, *counts.get(change.path, (0, 0)), binary=change.path in binary,
+                                  mostly_text=link is None and head is not None and _mostly_text(head), link=link))
         return stats
 
     # -- ending the run --------------------------------------------------------
@@ -209,20 +236,21 @@ class Workspace:
         The user's index, their uncommitted edits and untracked files are left
         as they were. If the user edited a changed file meanwhile the edits
         are merged three-way; if they overlap nothing is written at all. A
-        change that adds a secret (or a sensitive file not in `allow_secrets`)
-        is refused whole.
+        change that adds a secret (or a sensitive file not in `allow_secrets`),
+        a symlink out of the repository or a nested repository is refused whole.
         """
         result_tree = self._result_tree()
         changes = self._changes_to(result_tree)
-        leaks = self._secrets_in(changes, result_tree, allow_secrets)
-        if leaks:
-            where = ", ".join(leaks[:5]) + (f" and {len(leaks) - 5} more" if len(leaks) > 5 else "")
-            return ApplyResult(
-                False,
-                f"Not applied: the change adds what looks like a secret ({where}). Your tree is unchanged; "
-                f"review the change in {self.kept_at or self.root} and bring it over yourself if it is intended.",
-                conflicts=leaks,
-            )
+        for found, what in ((self._secrets_in(changes, allow_secrets), "what looks like a secret"),
+                            (unsafe_paths(changes, **self._where), "what must not land in your tree unseen")):
+            if found:
+                where = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+                return ApplyResult(
+                    False,
+                    f"Not applied: the change adds {what} ({where}). Your tree is unchanged; review the change "
+                    f"in {self.kept_at or self.root} and bring it over yourself if it is intended.",
+                    conflicts=found,
+                )
         try:
             folder_git_dir = self.git_dir if self.kind == "copy" else None
             result = apply_changes(changes, self.source, git_dir=folder_git_dir)
@@ -237,10 +265,24 @@ class Workspace:
     def secret_findings(self, allow: Sequence[str] = ()) -> list[str]:
         """Secrets and sensitive files the change adds (see `secrets_added`)."""
         result_tree = self._result_tree()
-        return self._secrets_in(self._changes_to(result_tree), result_tree, allow)
+        return self._secrets_in(self._changes_to(result_tree), allow)
 
     def keep(self) -> str:
-        """Leave the result for later (branch or patch file), remove the working copy."""
+        """Leave the result for later (branch or patch file), remove the working copy.
+
+        A worktree's result normally stays on its branch in the user's
+        repository; when it holds a secret (one the git_commit tool may just
+        have refused) it is kept as a patch outside the repository instead,
+        so no ref of the user's points at it."""
+        if self.root.exists() and self.kind == "git" and (found := self.secret_findings()):
+            patch = worktrees_dir() / f"{self.run_id}.patch"
+            patch.write_bytes(self._diff_bytes(self._result_tree()))
+            self._remove()  # the worktree, and the branch with any commit git_commit made
+            self.branch, self.kept_at = None, str(patch)
+            self.save_meta()
+            return (f"The changes hold what looks like a secret ({', '.join(found[:3])}), so they are kept as a "
+                    f"patch outside your repository, not on a branch in it: {patch}. Apply it in {self.source} "
+                    "with `git apply` once the secret is out.")
         if self.root.exists():
             result_tree = self._commit_result()
             if self.kind == "git":
@@ -282,6 +324,8 @@ class Workspace:
     def _result_tree(self) -> str:
         if self.root.exists():
             return snapshot_tree(self.root)
+        if self.kind == "git" and self.branch is None:
+            raise GitError(f"run {self.run_id} was kept as a patch, {self.kept_at}: use `git apply` on it")
         tip = self.branch if self.kind == "git" else "HEAD"
         return git_text("rev-parse", f"{tip}^{{tree}}", **self._where)
 
@@ -291,11 +335,8 @@ class Workspace:
     def _diff_bytes(self, result_tree: str) -> bytes:
         return self._git("diff", *_DIFF_OPTIONS, self.base, result_tree)
 
-    def _secrets_in(self, changes: list[Change], result_tree: str, allow: Sequence[str]) -> list[str]:
-        from sandbox.secrets import secrets_added
-
-        paths = [change.path for change in changes if change.theirs is not None]
-        return secrets_added(paths, self._diff_bytes(result_tree).decode(errors="replace"), allow)
+    def _secrets_in(self, changes: list[Change], allow: Sequence[str]) -> list[str]:
+        return secrets_in_changes(changes, allow, **self._where)
 
     def _commit_result(self) -> str:
         """Commit the working copy's uncommitted changes onto its branch; return the result tree."""

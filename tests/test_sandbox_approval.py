@@ -12,14 +12,15 @@ from tools import default_registry
 from tools.registry import Tool, ToolContext, ToolResult
 
 
-def _tool(name: str, mutates: bool) -> Tool:
-    return Tool(name, f"{name} tool", {"type": "object", "properties": {}}, lambda a, c: ToolResult("ok"), mutates)
+# The real tools: approval reads their facts (mutates, command_arg, runs_project_code), not their names.
+READ, WRITE, SHELL, TESTS = (default_registry().get(name) for name in ("read_file", "write_file", "shell", "run_tests"))
 
 
-READ = _tool("read_file", mutates=False)
-WRITE = _tool("write_file", mutates=True)
-SHELL = _tool("shell", mutates=True)
-TESTS = _tool("run_tests", mutates=True)
+def test_a_new_command_running_tool_is_deny_listed_by_its_facts_not_its_name() -> None:
+    runner = Tool("run_script", "runs a script", {"type": "object", "properties": {}},
+                  lambda a, c: ToolResult("ok"), mutates=True, command_arg="script")
+    refusal = ApprovalPolicy("auto").check_tool(runner, {"script": "git push origin main"})
+    assert refusal is not None and "every approval mode" in refusal
 
 
 class Asker:

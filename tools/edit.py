@@ -269,4 +269,5 @@ TOOL = Tool(
     },
     handler=_edit_file,
     mutates=True,
+    edits_files=True,
 )

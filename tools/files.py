@@ -212,6 +212,7 @@ WRITE_FILE = Tool(
     },
     handler=_write_file,
     mutates=True,
+    edits_files=True,
 )
 
 LIST_FILES = Tool(

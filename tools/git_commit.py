@@ -2,9 +2,9 @@
 
 git runs directly (not through the sandbox Runner: this is the agent's own
 bookkeeping, and the Runner keeps .git read-only), with hooks and signing off
-(sandbox.git). Before anything is committed, the staged diff's added lines go
-through the secret scanner and the staged paths through the sensitive-file
-check; a hit unstages everything and names file and line.
+(sandbox.git). Before anything is committed, the staged files' whole contents
+go through the secret scanner and their paths through the sensitive-file
+check (sandbox.change_check); a hit unstages everything and names file and line.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sandbox.git import GitError, add_all, git, git_text
+from sandbox.git import GitError, add_all, git, git_text, resolve
 from tools.registry import Tool, ToolContext, ToolResult
 
 
@@ -23,13 +23,15 @@ def _has_identity(root: Path) -> bool:
         return False
 
 
-def _secret_problems(root: Path, paths: list[str], allow: list[str]) -> list[str]:
-    """`paths` are the staged paths that still exist (deleted ones cannot leak)."""
-    from sandbox.secrets import secrets_added
+def _secret_problems(root: Path, allow: list[str]) -> list[str]:
+    """What the staged changes add that needs the user's say (sandbox.change_check)."""
+    from sandbox.change_check import secrets_in_changes
+    from sandbox.merge import tree_changes
 
-    diff = git("diff", "--cached", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
-               "--src-prefix=a/", "--dst-prefix=b/", cwd=root).decode(errors="replace")
-    return secrets_added(paths, diff, allow)
+    staged = git_text("write-tree", cwd=root)
+    head = resolve(root, "HEAD")
+    base = git_text("rev-parse", f"{head}^{{tree}}", cwd=root) if head else git_text("mktree", cwd=root)
+    return secrets_in_changes(tree_changes(root, base, staged), allow, cwd=root)
 
 
 def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -45,8 +47,7 @@ def _git_commit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         staged = [(status, path.decode(errors="replace")) for status, path in zip(fields[0::2], fields[1::2])]
         if not staged:
             return ToolResult.error("nothing to commit: no changes since the last commit.")
-        present = [path for status, path in staged if status != b"D"]
-        if problems := _secret_problems(root, present, ctx.secret_allow):
+        if problems := _secret_problems(root, ctx.secret_allow):
             git("reset", "-q", cwd=root)
             shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
             return ToolResult.error(
@@ -74,4 +75,5 @@ TOOL = Tool(
     parameters={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
     handler=_git_commit,
     mutates=True,
+    subject_arg="message",
 )

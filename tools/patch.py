@@ -253,6 +253,7 @@ TOOL = Tool(
     parameters={"type": "object", "properties": {"patch": {"type": "string"}}, "required": ["patch"]},
     handler=_handle,
     mutates=True,
+    edits_files=True,
 )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 
 
 class PathError(ValueError):
@@ -35,6 +36,36 @@ def resolve_in(root: Path, path: str) -> Path:
     if resolved == root / ".git" or (root / ".git") in resolved.parents:
         raise PathError(f"{path}: the .git folder is managed by the agent; use git_commit instead.")
     return resolved
+
+
+def plain_relative(path: str) -> str:
+    """`path`, from data (a patch header, a task file), as a plain relative
+    path: no absolute path, no `..`, no NUL. Judged on the text alone, because
+    the same text is later joined to other folders where no symlink keeps a
+    `..` in bounds."""
+    if not path or "\x00" in path:
+        raise PathError(f"{path!r}: empty, or contains a NUL byte.")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise PathError(f"{path}: absolute paths and '..' are not allowed.")
+    return pure.as_posix()
+
+
+def read_own_file(path: Path, limit: int = 64 << 20) -> bytes | None:
+    """A file the agent had a command write into the working copy, read by the
+    host. The command's code may since have swapped it for a link (to
+    /proc/self/environ, a file the sandbox hides) or a FIFO: only a regular
+    file, not through a link in its last part, at most `limit` bytes; None
+    otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = file.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 def relative(root: Path, path: Path) -> str:

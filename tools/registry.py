@@ -60,6 +60,18 @@ class Tool:
     handler: Handler
     # A tool that changes files or runs commands; refused in read-only mode.
     mutates: bool = False
+    # Facts the rest of the program reads, instead of each part keeping its
+    # own table of tool names (a new command-running tool listed in one table
+    # but not another would be shown as a command yet never deny-listed):
+    # the argument holding a command line it runs (approval checks it against
+    # the deny-list, renderers show a command),
+    command_arg: str | None = None
+    # whether it runs the project's code whatever that line says (never in read-only mode),
+    runs_project_code: bool = False
+    # whether it writes files in the working copy (renderers show a file change),
+    edits_files: bool = False
+    # and the argument that names what a call is about, for one-line displays.
+    subject_arg: str = "path"
 
 
 class Registry:
@@ -79,6 +91,10 @@ class Registry:
 
     def subset(self, names: list[str]) -> "Registry":
         return Registry([self._tools[n] for n in names if n in self._tools])
+
+    def read_only(self) -> "Registry":
+        """The tools that only read: they change no file and run no command line."""
+        return Registry([t for t in self._tools.values() if not t.mutates and t.command_arg is None])
 
     def chat_schemas(self) -> list[dict[str, Any]]:
         """Tool definitions in the Chat Completions wire format."""

@@ -412,6 +412,7 @@ def _grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 TOOL = Tool(
     name="grep",
+    subject_arg="pattern",
     description="Regex search (Python re syntax) in files, honouring .gitignore; returns path:line: text, capped.",
     parameters={
         "type": "object",

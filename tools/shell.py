@@ -53,4 +53,6 @@ TOOL = Tool(
     parameters={"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
     handler=_shell,
     mutates=True,
+    command_arg="command",
+    subject_arg="command",
 )

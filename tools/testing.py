@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tools.paths import read_own_file
 from tools.registry import Tool, ToolContext, ToolResult
 from tools.shell import cut_note
 from tools.test_command import DEFAULT_PYTEST, detect_test_command
@@ -232,7 +233,8 @@ def run_pytest(runner: "Runner", root: Path, base: str, args: str, *, timeout: f
     try:
         result = runner.run(f"{base} {options} {args.strip()}".strip(), timeout=timeout,
                             max_output_bytes=max_output_bytes, env=env)
-        xml_text = report.read_text(errors="replace") if report.is_file() else None
+        data = read_own_file(report)  # the tests' code may have swapped it for a link
+        xml_text = data.decode(errors="replace") if data is not None else None
     finally:
         report.unlink(missing_ok=True)
     return result, xml_text
@@ -309,4 +311,7 @@ TOOL = Tool(
     },
     handler=_run_tests,
     mutates=True,
+    command_arg="args",
+    runs_project_code=True,
+    subject_arg="args",
 )

@@ -193,6 +193,7 @@ class Repl:
         from sandbox.approval import ApprovalPolicy
 
         self.session.ctx.approval = ApprovalPolicy(mode, ask=self.ask_approval)
+        self.session.runner.read_only = mode == "read-only"
         self.settings.approval = mode
 
     # -- leaving ---------------------------------------------------------------

@@ -116,6 +116,10 @@ def run_bandit(files: list[ChangedFile], all_lines: bool) -> tuple[list[Finding]
     with tempfile.TemporaryDirectory(prefix="codex-agent-bandit-") as tmp:
         for f in python:
             copy = Path(tmp, f.path)
+            # Targets hold plain relative paths; this keeps the copy in the
+            # temporary folder should one ever slip through.
+            if not copy.resolve().is_relative_to(Path(tmp).resolve()):
+                return [], [f"bandit skipped: {f.path} leaves the temporary folder"]
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_text(f.content or "", encoding="utf-8")
         try:
@@ -154,6 +158,9 @@ def secret_findings(target: Target, all_lines: bool) -> list[Finding]:
         hits = scan_diff(target.diff)
     else:
         hits = [hit for f in target.files if f.content for hit in scan_text(f.content, f.path)]
+    # The diff shows no line of a binary file (a NUL byte is enough): its whole content is scanned.
+    hits += [hit for f in target.files if f.binary is not None
+             for hit in scan_text(f.binary.decode("utf-8", errors="replace"), f.path)]
     return [
         Finding(
             file=hit.path,

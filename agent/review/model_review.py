@@ -21,7 +21,9 @@ from agent.review.findings import CATEGORIES, SEVERITIES, Finding, normalize_cat
 from agent.review.targets import Target
 from sandbox.secrets import diff_path, is_sensitive_path, mask_secrets
 
-READ_ONLY_TOOLS = ["read_file", "grep", "list_files"]
+# The review's choice among the reading tools; `Registry.read_only` drops any
+# name here whose tool changes files or runs commands, whatever this list says.
+REVIEW_TOOLS = ["read_file", "grep", "list_files"]
 MAX_STEPS = 16
 MAX_DIFF_CHARS = 120_000  # of the diff in the prompt; the model reads the rest with tools
 MAX_AUDIT_CHARS = 80_000  # of file contents inlined for an audit
@@ -225,7 +227,7 @@ def model_review(client: Any, target: Target, analyser_findings: list[Finding]) 
     limits = Limits(max_steps=MAX_STEPS)
     agent = Agent(
         client=client,
-        registry=default_registry().subset(READ_ONLY_TOOLS),
+        registry=default_registry().read_only().subset(REVIEW_TOOLS),
         ctx=ToolContext(root=target.root),  # no secret allow-list: .env and keys stay unreadable
         instructions=INSTRUCTIONS,
         emit=lambda event: None,

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from sandbox.git import GitError, git, resolve, toplevel
 from sandbox.secrets import added_lines
+from tools.paths import PathError, plain_relative
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the empty tree
 MAX_FILE_BYTES = 1_000_000  # larger files are generated or data: not reviewed
@@ -30,6 +31,9 @@ class ChangedFile:
     path: str  # relative to Target.root, with "/"
     content: str | None  # after the change; None when unreadable (binary, too large, absent)
     lines: set[int] | None  # added lines; None means the whole file is under review
+    # The bytes of a file git calls binary (a NUL is enough), for the secret
+    # scanner: the diff shows none of its lines.
+    binary: bytes | None = None
 
 
 @dataclass
@@ -48,35 +52,41 @@ def _repo_root(cwd: Path) -> Path:
     return root
 
 
-def _decode(data: bytes) -> str | None:
-    if b"\0" in data[:8192] or len(data) > MAX_FILE_BYTES:
+def _decode(data: bytes | None) -> str | None:
+    if data is None or b"\0" in data[:8192] or len(data) > MAX_FILE_BYTES:
         return None
     return data.decode("utf-8", errors="replace")
 
 
-def _disk_reader(root: Path) -> Callable[[str], str | None]:
+def _changed_file(path: str, data: bytes | None, lines: set[int] | None) -> ChangedFile:
+    text = _decode(data)
+    binary = data if text is None and data is not None and len(data) <= MAX_FILE_BYTES else None
+    return ChangedFile(path, text, lines, binary)
+
+
+def _disk_reader(root: Path) -> Callable[[str], bytes | None]:
     """Files as they are on disk. A symlink is not followed (git records only
     where it points), nor a path through a linked folder out of the
     repository: a change adding `notes.py -> ~/.aws/credentials` must not
     carry that file into the review, the model's prompt or the report."""
     top = root.resolve()
 
-    def read(path: str) -> str | None:
+    def read(path: str) -> bytes | None:
         full = root / path
         try:
             if full.is_symlink() or not full.resolve().is_relative_to(top):
                 return None
-            return _decode(full.read_bytes())
+            return full.read_bytes()
         except (OSError, RuntimeError):  # RuntimeError: a symlink loop
             return None
 
     return read
 
 
-def _revision_reader(root: Path, rev: str) -> Callable[[str], str | None]:
-    def read(path: str) -> str | None:
+def _revision_reader(root: Path, rev: str) -> Callable[[str], bytes | None]:
+    def read(path: str) -> bytes | None:
         try:
-            return _decode(git("show", f"{rev}:{path}", cwd=root))
+            return git("show", f"{rev}:{path}", cwd=root)
         except GitError:
             return None
 
@@ -84,13 +94,17 @@ def _revision_reader(root: Path, rev: str) -> Callable[[str], str | None]:
 
 
 def _from_diff(
-    label: str, root: Path, diff: str, read: Callable[[str], str | None], changed: Iterable[str] = ()
+    label: str, root: Path, diff: str, read: Callable[[str], bytes | None], changed: Iterable[str] = ()
 ) -> Target:
     """`changed` adds paths the diff shows no added text for: binary files
     (a committed .p12 is exactly what the review must catch), pure deletions of lines."""
     added = added_lines(diff)
     paths = [p for p in dict.fromkeys([*added, *changed]) if p]
-    return Target(label, root, diff, [ChangedFile(p, read(p), {n for n, _ in added.get(p, [])}) for p in paths])
+    try:
+        paths = [plain_relative(p) for p in paths]
+    except PathError as exc:
+        raise TargetError(f"{label}: refused: {exc}") from None
+    return Target(label, root, diff, [_changed_file(p, read(p), {n for n, _ in added.get(p, [])}) for p in paths])
 
 
 def _git_diff(root: Path, *revs: str) -> tuple[str, list[str]]:
@@ -120,8 +134,7 @@ def uncommitted(cwd: Path) -> Target:
         raise TargetError(str(exc)) from None
     read = _disk_reader(root)
     for path in untracked:
-        text = read(path)
-        if text:
+        if text := _decode(read(path)):
             diff += _new_file_diff(path, text)
     return _from_diff("uncommitted changes", root, diff, read, changed + untracked)
 
@@ -187,5 +200,5 @@ def folder(cwd: Path, path: Path) -> Target:
     sub = target.relative_to(root).as_posix() if target != root else ""
     paths = [sub] if target.is_file() else walk_files(root, sub)
     read = _disk_reader(root)
-    files = [ChangedFile(p, read(p), None) for p in paths]
+    files = [_changed_file(p, read(p), None) for p in paths]
     return Target(sub or root.name or str(root), root, "", files)
