@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.events import Event, Outcome
-from agent.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from agent.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from agent.model import ModelClient
@@ -87,7 +87,7 @@ def _drive(
             client=client, workspace=workspace, focus=focus,
         )
     except SessionError as exc:
-        return _error(str(exc))
+        return _error(str(exc), EXIT_USAGE if exc.config else EXIT_FAILED)
     try:
         if restore:
             session.restore(restore)
@@ -148,6 +148,6 @@ def _confirm(question: str) -> bool:
     return Confirm.ask(question, default=False)
 
 
-def _error(message: str) -> int:
+def _error(message: str, code: int = EXIT_FAILED) -> int:
     print(f"codex-agent: {message}", file=sys.stderr)
-    return EXIT_FAILED
+    return code

@@ -64,7 +64,12 @@ def sessions_dir() -> Path:
 
 
 class SessionError(Exception):
-    """The session could not start; the message says why, for the user."""
+    """The session could not start; the message says why, for the user.
+    `config`: the settings are at fault (no key, a bad URL), not the machine."""
+
+    def __init__(self, message: str, *, config: bool = False) -> None:
+        super().__init__(message)
+        self.config = config
 
 
 class Session:
@@ -144,7 +149,7 @@ class Session:
         except ModelError as exc:  # no key, a bad base URL: nothing to keep
             if discard_on_failure and copying.exception() is None:
                 copying.result().discard()
-            raise SessionError(str(exc)) from exc
+            raise SessionError(str(exc), config=True) from exc
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
         test_cmd = self.settings.test_cmd

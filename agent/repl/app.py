@@ -17,7 +17,7 @@ from prompt_toolkit.completion import Completer
 from rich.console import Console
 
 from agent.config import Settings
-from agent.exit_codes import EXIT_FAILED, EXIT_OK
+from agent.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from agent.messages import Message
 from agent.repl.commands import command_help, dispatch, is_command
 from agent.repl.completion import FileIndex, ReplCompleter
@@ -233,5 +233,5 @@ def repl_main(settings: Settings, cwd: Path, resume: dict | None = None) -> int:
         repl = Repl(settings, cwd, resume=resume)
     except (SessionError, ResumeError) as exc:
         print(f"codex-agent: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, SessionError) and exc.config else EXIT_FAILED
     return repl.run()

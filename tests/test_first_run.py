@@ -1,0 +1,54 @@
+"""The first minutes of a new user, through the real CLI: version, help,
+typos, a missing key."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_repo, run_cli
+from tests.fake_openai import FakeOpenAI
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "proj", {"calc.py": "def add(a, b):\n    return a - b\n"})
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(repo: Path, flag: str) -> None:
+    result = run_cli([flag], repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"codex-agent {version('codex-agent')}"
+
+
+def test_help_shows_the_main_form_and_whole_summaries_at_80_columns(repo: Path) -> None:
+    result = run_cli(["--help"], repo, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert "..." not in "\n".join(lines[lines.index("Commands:"):])
+    main_form = next(i for i, line in enumerate(lines) if 'codex-agent "TASK"' in line)
+    assert main_form < lines.index("Commands:")
+    assert "--version" in result.stdout
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("doctr", "doctor"), ("runz", "runs"), ("reveiw", "review")])
+def test_a_mistyped_command_is_refused_not_sent_to_the_model(repo: Path, typo: str, meant: str) -> None:
+    with FakeOpenAI([]) as server:
+        result = run_cli([typo, "--base-url", server.base_url], repo)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"codex-agent: did you mean `{meant}`? (quote a one-word task: `codex-agent run {typo}`)")
+    assert server.model_requests == []
+
+
+def test_a_missing_key_is_a_configuration_error(repo: Path) -> None:
+    result = run_cli(["fix add", "--no-apply"], repo)
+    assert result.returncode == 2
+    assert "no API key: set OPENAI_API_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    listed = run_cli(["runs"], repo)
+    assert "fix add" not in listed.stdout
