@@ -6,6 +6,8 @@ honours both)."""
 from __future__ import annotations
 
 import json
+import textwrap
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,6 +29,7 @@ from agent.events import (
     TurnFinished,
 )
 from agent.messages import Usage
+from agent.pricing import price
 
 # Which argument best names what a tool call is about.
 _SUBJECT = {"shell": "command", "run_tests": "args", "grep": "pattern", "git_commit": "message"}
@@ -49,9 +52,17 @@ class TerminalView:
     def on_RunStarted(self, e: RunStarted) -> None:
         self.model = e.model
         self.console.print(f"[bold]codex-agent[/] · {escape(e.model)} · sandbox: {escape(e.isolation)}")
-        self.console.print(f"[dim]working copy: {escape(e.workspace)}[/]")
+        # A path has no spaces to wrap at: fold it after the label rather than under it.
+        for line in textwrap.wrap(f"working copy: {home_relative(e.workspace)}", self.console.width,
+                                  break_on_hyphens=False):
+            self.console.print(line, style="dim", markup=False)
+        if price(e.model) is None:
+            self.console.print(f"cost: not priced for {e.model}; tokens only", style="dim", markup=False)
 
     def on_ModelRequested(self, e: ModelRequested) -> None:
+        # The header comes before what the model says in this step.
+        so_far = f" · {usage_and_cost(self.usage, self.cost)}" if e.step > 1 else ""
+        self.console.print(f"step {e.step}{so_far}", style="dim", markup=False)
         if self.console.is_terminal:
             self._status = self.console.status(f"[dim]thinking… step {e.step}[/]", spinner="dots")
             self._status.start()
@@ -73,23 +84,21 @@ class TerminalView:
             self.console.out(e.reply.message.content)
         self.usage = self.usage + e.reply.usage
         self.cost = None if e.cost is None or self.cost is None else self.cost + e.cost
-        self.console.print(f"[dim]step {e.step} · {format_usage(self.usage)} · {format_cost(self.cost)}[/]")
 
     def on_Retrying(self, e: Retrying) -> None:
         self.console.print(f"[yellow]model request failed ({escape(e.reason)}); retry {e.attempt} in {e.delay:.1f}s[/]")
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
-        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(tool_subject(e.name, e.arguments))}")
+        self.console.print(tool_line(e.name, e.arguments, self.console.width))
 
     def on_ToolFinished(self, e: ToolFinished) -> None:
         first = e.output.strip().splitlines()[0] if e.output.strip() else ""
         style = "dim" if e.ok else "red"
-        self.console.print(f"  [{style}]└ {escape(_clip(first, 100))}[/]")
+        self.console.print(f"  [{style}]└ {escape(_clip(first, self.console.width - 4))}[/]")
 
     def on_TestsRan(self, e: TestsRan) -> None:
         mark = "[green]tests pass[/]" if e.ok else "[red]tests fail[/]"
-        counts = ", ".join(f"{v} {k}" for k, v in e.counts.items() if isinstance(v, int) and k != "exit_code")
-        self.console.print(f"[bold]verification:[/] {mark} {escape(counts)}")
+        self.console.print(f"[bold]verification:[/] {mark} {escape(test_counts(e.counts))}".rstrip())
 
     def on_Compacted(self, e: Compacted) -> None:
         self.console.print(f"[dim]context compacted: {e.tokens_before:,} → {e.tokens_after:,} tokens[/]")
@@ -101,10 +110,9 @@ class TerminalView:
         self._stop_status()
         o = e.outcome
         style = "green" if o.ok else "red"
-        self.console.print(
-            f"[{style}]{o.reason}[/]: {escape(o.message)} · {o.steps} steps · "
-            f"{format_usage(o.usage)} · {format_cost(o.cost)}"
-        )
+        steps = f"{o.steps} step" + ("" if o.steps == 1 else "s")
+        self.console.print(f"[{style}]{o.reason}[/]: {escape(o.message)} · {steps} · "
+                           f"{escape(usage_and_cost(o.usage, o.cost))}")
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -117,9 +125,30 @@ def format_usage(u: Usage) -> str:
     return f"{short_count(u.input_tokens)} in{cached} / {short_count(u.output_tokens)} out"
 
 
-def format_cost(cost: float | None) -> str:
-    """None is a model missing from the price table: counted as free, and said so."""
-    return "$0 (model not in the price table)" if cost is None else f"${cost:.4f}"
+def format_cost(cost: float | None, unknown: str = "") -> str:
+    """The one way cost is written. None is a model missing from the price
+    table: `unknown` stands for it (the run's header says so once)."""
+    if cost is None:
+        return unknown
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+def usage_and_cost(usage: Usage, cost: float | None) -> str:
+    """"1.5K in / 14 out · $0.0028", or tokens only when the price is unknown."""
+    return " · ".join(part for part in (format_usage(usage), format_cost(cost)) if part)
+
+
+def test_counts(counts: dict) -> str:
+    """"3 passed, 1 failed"; a runner that reports no counts (not pytest) gives its exit status."""
+    named = {k: v for k, v in counts.items() if k in ("passed", "failed", "errors", "skipped") and isinstance(v, int)}
+    if any(named.values()):
+        return ", ".join(f"{v} {k}" for k, v in named.items() if v or k == "passed")
+    return f"(exit {counts['exit_code']})" if isinstance(counts.get("exit_code"), int) else ""
+
+
+def home_relative(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + "/") else path
 
 
 def short_count(n: int) -> str:
@@ -128,6 +157,14 @@ def short_count(n: int) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def tool_line(name: str, raw: str, width: int, suffix: str = "") -> str:
+    """`• read_file cart.py`, in `width` columns, with no trailing space."""
+    subject = tool_subject(name, raw)
+    room = max(width - len(name) - len(suffix) - 4, 10)
+    parts = [f"[cyan]•[/] [bold]{name}[/]", escape(_clip(subject, room)) if subject else "", suffix]
+    return " ".join(part for part in parts if part)
 
 
 def tool_subject(name: str, raw: str) -> str:

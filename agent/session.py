@@ -263,7 +263,7 @@ class Session:
             return result.message
         where = self.workspace.keep()
         self._set_state("kept")
-        return where
+        return f"{where}\n{kept_run_hints(self.run_id)}"
 
     def _set_state(self, state: str) -> None:
         self.workspace.meta["state"] = state
@@ -318,6 +318,13 @@ class Session:
 
     def close(self) -> None:
         self.trajectory.close()
+
+
+def kept_run_hints(run_id: str) -> str:
+    """What to do with a kept run, in the order people need it."""
+    return "\n".join(f"  {what:14}codex-agent runs {run_id} {flag}"
+                     for what, flag in (("apply them:", "--apply"), ("see them:", "--diff"),
+                                        ("discard them:", "--discard")))
 
 
 def load_session_state(run_id: str | None) -> dict:

@@ -54,7 +54,7 @@ class BatchProgress:
 
 def finished_line(record: dict[str, Any]) -> str:
     status = record["status"]
-    cost = format_cost(record.get("cost"))
+    cost = format_cost(record.get("cost"), unknown="cost unknown")
     line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {record.get('steps', 0)} steps, {cost}, "
             f"{record.get('wall_time', 0):.0f}s")
     if status != "resolved" and record.get("message"):
@@ -72,7 +72,7 @@ def summary_table(records: Iterable[dict[str, Any]]) -> Table:
     def row(label: str, group: list[dict[str, Any]], style: str | None = None) -> None:
         costs = [r.get("cost") for r in group]
         known = sum(c for c in costs if c is not None)
-        cost = f"${known:.4f}" + ("+?" if None in costs and group else "")
+        cost = format_cost(known) + ("+?" if None in costs and group else "")
         table.add_row(
             label, str(len(group)), str(sum(r.get("steps") or 0 for r in group)),
             f"{sum(r.get('input_tokens') or 0 for r in group):,}",
