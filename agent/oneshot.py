@@ -20,8 +20,9 @@ def run_task(settings: Settings, task: str) -> int:
     return _drive(settings, lambda session: session.run(task), focus=task)
 
 
-def replay_trajectory(settings: Settings, path: Path) -> int:
-    """Feed the recorded model responses back through the loop; tools run for real."""
+def replay_trajectory(settings: Settings, path: Path, cwd: Path | None = None) -> int:
+    """Feed the recorded model responses back through the loop; tools run for real
+    (in a working copy of the repository at `cwd`, default the current folder)."""
     from agent.model import ReplayClient
     from agent.trajectory import read_trajectory, recorded_prompts, recorded_replies
 
@@ -44,7 +45,7 @@ def replay_trajectory(settings: Settings, path: Path) -> int:
         return outcome
 
     # Mentions were expanded when recorded; replay the prompts as sent.
-    return _drive(settings, turns, client=client, map_tokens=0)
+    return _drive(settings, turns, client=client, map_tokens=0, cwd=cwd)
 
 
 def resume_session(settings: Settings, run_id: str | None, message: str) -> int:

@@ -6,9 +6,12 @@ honours both)."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
@@ -41,7 +44,7 @@ class TerminalView:
         self.model = model
         self.usage = Usage()
         self.cost: float | None = 0.0
-        self._streaming = False
+        self._text = WrappedText(lambda text: self.console.out(text, end="", highlight=False), self.console.width)
         self._status: Status | None = None
 
     def __call__(self, event: Event) -> None:
@@ -63,25 +66,23 @@ class TerminalView:
         # The header comes before what the model says in this step.
         so_far = f" · {usage_and_cost(self.usage, self.cost)}" if e.step > 1 else ""
         self.console.print(f"step {e.step}{so_far}", style="dim", markup=False)
+        self._text.width = self.console.width  # the terminal may have been resized
         if self.console.is_terminal:
             self._status = self.console.status(f"[dim]thinking… step {e.step}[/]", spinner="dots")
             self._status.start()
 
     def on_TextDelta(self, e: TextDelta) -> None:
         self._stop_status()
-        self._streaming = True
-        self.console.out(e.text, end="", highlight=False)
+        self._text.feed(e.text)
 
     def on_ReasoningDelta(self, e: ReasoningDelta) -> None:
         self._stop_status()
 
     def on_ModelResponded(self, e: ModelResponded) -> None:
         self._stop_status()
-        if self._streaming:
-            self.console.out("")
-            self._streaming = False
-        elif e.reply.message.content:
-            self.console.out(e.reply.message.content)
+        if not self._text.fed and e.reply.message.content:
+            self._text.feed(e.reply.message.content)
+        self._text.end()
         self.usage = self.usage + e.reply.usage
         self.cost = None if e.cost is None or self.cost is None else self.cost + e.cost
 
@@ -98,7 +99,10 @@ class TerminalView:
 
     def on_TestsRan(self, e: TestsRan) -> None:
         mark = "[green]tests pass[/]" if e.ok else "[red]tests fail[/]"
-        self.console.print(f"[bold]verification:[/] {mark} {escape(test_counts(e.counts))}".rstrip())
+        counts = test_counts(e.counts, e.ok)
+        self.console.print(f"[bold]verification:[/] {mark}{' ' + escape(counts) if counts else ''}")
+        if not e.ok and (failure := first_failure(e.counts, e.summary)):
+            self.console.print(f"  [red]└ {escape(_clip(failure, self.console.width - 4))}[/]")
 
     def on_Compacted(self, e: Compacted) -> None:
         self.console.print(f"[dim]context compacted: {e.tokens_before:,} → {e.tokens_after:,} tokens[/]")
@@ -138,12 +142,77 @@ def usage_and_cost(usage: Usage, cost: float | None) -> str:
     return " · ".join(part for part in (format_usage(usage), format_cost(cost)) if part)
 
 
-def test_counts(counts: dict) -> str:
-    """"3 passed, 1 failed"; a runner that reports no counts (not pytest) gives its exit status."""
+def test_counts(counts: dict, ok: bool = True) -> str:
+    """"3 passed, 1 failed"; a failing runner that reports no counts (not pytest) gives its exit status."""
     named = {k: v for k, v in counts.items() if k in ("passed", "failed", "errors", "skipped") and isinstance(v, int)}
     if any(named.values()):
         return ", ".join(f"{v} {k}" for k, v in named.items() if v or k == "passed")
-    return f"(exit {counts['exit_code']})" if isinstance(counts.get("exit_code"), int) else ""
+    code = counts.get("exit_code")
+    return f"(exit {code})" if isinstance(code, int) and not ok else ""
+
+
+_FAILURE_LINE = re.compile(r"^(FAIL|ERROR): |^\w*(Error|Exception)\b|^--- FAIL|^\s*(✕|×|FAIL) ")
+
+
+def first_failure(counts: dict, output: str) -> str:
+    """The failure the model is sent back with, in one line: pytest's first
+    failing test, else the first line of the output that reads like one."""
+    failures = counts.get("failures") or []
+    if failures and isinstance(failures[0], dict):
+        first = failures[0]
+        return f"{first.get('id', '')}: {first.get('message', '')}".strip(": ")
+    return next((line.strip() for line in output.splitlines() if _FAILURE_LINE.search(line)), "")
+
+
+class WrappedText:
+    """Streamed model text folded at spaces to `width` columns: a terminal
+    would cut words in half, and a captured log would keep overlong lines."""
+
+    def __init__(self, write: Callable[[str], None], width: int) -> None:
+        self.write = write
+        self.width = width
+        self.column = 0
+        self.fed = False
+        self._word = ""
+        self._spaces = 0  # written only when a word follows on the same line: no trailing blanks
+
+    def feed(self, text: str) -> None:
+        self.fed = True
+        for char in text:
+            if char == "\n":
+                self._flush()
+                self.write("\n")
+                self.column = self._spaces = 0
+            elif char.isspace():
+                self._flush()
+                self._spaces += 1
+            else:
+                self._word += char
+
+    def end(self) -> None:
+        """The reply is over: finish its last line."""
+        self._flush()
+        if self.column:
+            self.write("\n")
+        self.column = self._spaces = 0
+        self.fed = False
+
+    def _flush(self) -> None:
+        word, self._word = self._word, ""
+        if not word:
+            return
+        if self.column and self.column + self._spaces + cell_len(word) > self.width:
+            self.write("\n")
+            self.column = self._spaces = 0
+        self.write(" " * self._spaces)
+        self.column += self._spaces
+        self._spaces = 0
+        while self.column + cell_len(word) > self.width:  # a word wider than the line
+            room = self.width - self.column
+            self.write(word[:room] + "\n")
+            word, self.column = word[room:], 0
+        self.write(word)
+        self.column += cell_len(word)
 
 
 def home_relative(path: str) -> str:

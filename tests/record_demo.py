@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from agent.demo import RECORDING, prepare_example
 from tests.fake_openai import FakeOpenAI, call, reply
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "agent" / "examples"
-EXAMPLE = EXAMPLES / "shop"
-TRAJECTORY = EXAMPLES / "shop.jsonl"
 TASK = "total() ignores the discount; make it apply it"
 MODEL = "gpt-5.2-codex"
 
@@ -42,21 +39,7 @@ SCRIPT = [
 ]
 
 
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=demo", "-c", "user.email=demo@example.com", *args],
-                   cwd=cwd, check=True, capture_output=True)
-
-
-def prepare_example(target: Path) -> Path:
-    """A fresh git repository holding the example (what `demo` replays in)."""
-    shutil.copytree(EXAMPLE, target)
-    git(target, "init", "-q", "-b", "main")
-    git(target, "add", "-A")
-    git(target, "commit", "-qm", "The shop example")
-    return target
-
-
-def record(out: Path = TRAJECTORY) -> subprocess.CompletedProcess[str]:
+def record(out: Path = RECORDING) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="codex-agent-record-") as tmp:
         home = Path(tmp)
         repo = prepare_example(home / "shop")
