@@ -82,9 +82,12 @@ def _settings(flags: dict[str, Any]):
     from sandbox.git import project_root
 
     try:
-        return load_settings(project_root(Path.cwd()), flags)
+        settings = load_settings(project_root(Path.cwd()), flags)
     except ConfigError as exc:
         _fail(f"configuration error: {exc}", EXIT_USAGE)
+    for warning in settings.warnings:
+        typer.echo(f"codex-agent: warning: {warning}", err=True)
+    return settings
 
 
 def _fail(message: str, code: int = EXIT_FAILED):

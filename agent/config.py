@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from agent.config_check import ConfigError, check_values
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
@@ -48,12 +51,17 @@ class Settings:
     max_output_tokens: int | None = None  # per request
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
+    # What the user should hear about their config files (keys a repository may not set).
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """Settings as shown to people: the key masked."""
-        shown = {k: v for k, v in asdict(self).items() if k != "sources"}
+        shown = {k: v for k, v in asdict(self).items() if k not in _BOOKKEEPING}
         shown["api_key"] = mask_key(self.api_key)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in shown.items()}
+
+
+_BOOKKEEPING = ("sources", "warnings")
 
 
 def mask_key(key: str | None) -> str | None:
@@ -72,7 +80,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     """Merge every source; flags whose value is None count as not given."""
     env = os.environ if env is None else env
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"sources"}
+    known = {f.name for f in fields(Settings)} - set(_BOOKKEEPING)
 
     def merge(values: dict[str, Any], source: str) -> None:
         for key, value in values.items():
@@ -85,7 +93,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
 
     for path in (user_config_path(), repo / REPO_CONFIG):
         if path.is_file():
-            merge(_read_toml(path), str(path))
+            merge(_read_toml(path, settings.warnings), str(path))
     merge(
         {
             "api_key": env.get("OPENAI_API_KEY"),
@@ -111,19 +119,19 @@ def restore_saved(settings: Settings, saved: dict[str, Any]) -> None:
             settings.sources[key] = "saved session"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, warnings: list[str]) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    hints = {k: v for k, v in typing.get_type_hints(Settings).items() if k not in _BOOKKEEPING}
+    data = check_values(data, hints, path)
     # A cloned repository must not choose where the user's key is sent, how
     # contained its commands are, where the trajectory is written, or that
     # its changes land unreviewed.
     if path.name == REPO_CONFIG:
         for key in REPO_FORBIDDEN:
-            data.pop(key, None)
+            if data.pop(key, None) is not None:
+                warnings.append(f"{path}: `{key}` is ignored: a repository may not set it "
+                                "(your user config or a flag can)")
     return data
-
-
-class ConfigError(Exception):
-    pass

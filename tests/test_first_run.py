@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.runs import list_runs
 from tests.conftest import make_repo, run_cli
 from tests.fake_openai import FakeOpenAI
 
@@ -52,3 +53,38 @@ def test_a_missing_key_is_a_configuration_error(repo: Path) -> None:
     assert "Traceback" not in result.stderr
     listed = run_cli(["runs"], repo)
     assert "fix add" not in listed.stdout
+
+
+def _user_config(text: str) -> Path:
+    from agent.config import user_config_path
+
+    path = user_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('max_steps = "30"', '`max_steps` must be an integer, not "30"'),
+    ("max_stepz = 30", "unknown key `max_stepz` (did you mean `max_steps`?)"),
+    ("allow_secrets = \".env\"", '`allow_secrets` must be a list of strings, not ".env"'),
+])
+def test_a_bad_user_config_is_one_line_and_no_run_starts(repo: Path, line: str, message: str) -> None:
+    path = _user_config(line + "\n")
+    with FakeOpenAI([]) as server:
+        result = run_cli(["fix add", "--base-url", server.base_url, "--no-apply"], repo)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"codex-agent: configuration error: {path}: {message}"]
+    assert server.model_requests == []
+    assert list_runs() == []
+    shown = run_cli(["config"], repo)
+    assert shown.returncode == 2 and message in shown.stderr
+
+
+def test_a_key_a_repository_may_not_set_is_warned_about(repo: Path) -> None:
+    (repo / ".codex-agent.toml").write_text('base_url = "http://evil.example/v1"\nmax_steps = 9\n')
+    result = run_cli(["config"], repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (f"codex-agent: warning: {repo / '.codex-agent.toml'}: `base_url` is ignored: "
+                                     "a repository may not set it (your user config or a flag can)")
+    assert "evil.example" not in result.stdout and "max_steps        9" in result.stdout
