@@ -223,8 +223,11 @@ def runs(
     """List unfinished and kept runs; apply, discard or show one."""
     from agent.runs_cli import runs_command
 
+    from sandbox.git import project_root
+
     allowed = _settings({}).allow_secrets  # sensitive files the user's config lets through
-    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show, allow_secrets=allowed))
+    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show, allow_secrets=allowed,
+                                  here=project_root(Path.cwd())))
 
 
 @app.command(name="apply-patch", short_help="Apply a Codex-format patch in the current folder.")

@@ -80,22 +80,27 @@ def _drive(
 
     if map_tokens is not None:
         settings.map_tokens = map_tokens
+    from agent.signals import Termination
+
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not settings.json
     view = _view(settings)
-    try:
-        session = Session(
-            settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
-            client=client, workspace=workspace, focus=focus,
-        )
-    except SessionError as exc:
-        return _error(str(exc), EXIT_USAGE if exc.config else EXIT_FAILED)
-    try:
-        if restore:
-            session.restore(restore)
-        outcome = turn(session)
-        return _conclude(session, outcome, interactive)
-    finally:
-        session.close()
+    with Termination() as termination:
+        try:
+            session = Session(
+                settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
+                client=client, workspace=workspace, focus=focus,
+            )
+        except SessionError as exc:
+            return _error(str(exc), EXIT_USAGE if exc.config else EXIT_FAILED)
+        except KeyboardInterrupt:
+            return _error(f"stopped ({termination.received or 'Ctrl-C'}) before the run started", EXIT_INTERRUPTED)
+        try:
+            if restore:
+                session.restore(restore)
+            outcome = turn(session)
+            return _conclude(session, outcome, interactive, stopped_by=termination.received)
+        finally:
+            session.close()
 
 
 def _view(settings: Settings) -> Callable[[Event], None]:
@@ -108,15 +113,16 @@ def _view(settings: Settings) -> Callable[[Event], None]:
     return TerminalView(model=settings.model)
 
 
-def _conclude(session, outcome: Outcome, interactive: bool) -> int:
+def _conclude(session, outcome: Outcome, interactive: bool, stopped_by: str | None = None) -> int:
     """Show the diff, then apply, keep or leave the run for later."""
     from agent.diffview import show_diff
+    from agent.session import kept_run_hints
 
     say = (lambda m: print(m, file=sys.stderr)) if session.settings.json else print
     if outcome.reason == "cancelled":
-        print(f"codex-agent: cancelled: {outcome.message}. The working copy is kept: "
-              f"`codex-agent runs {session.run_id} --apply` applies it, "
-              f"`codex-agent resume {session.run_id}` continues.", file=sys.stderr)
+        why = f"stopped by {stopped_by}" if stopped_by else f"cancelled: {outcome.message}"
+        print(f"codex-agent: {why}. The working copy is kept:\n{kept_run_hints(session.run_id, resumable=True)}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     changed = session.workspace.changed_files()
     if changed and not session.settings.json:

@@ -185,6 +185,7 @@ class Session:
 
         self.prompts.append(prompt)
         self.workspace.meta.setdefault("task", prompt)
+        self.workspace.save_meta()  # a run killed mid-turn still says what it was doing
         if not self.agent.instructions:
             self.agent.instructions = self._instructions()
         expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets),
@@ -320,11 +321,12 @@ class Session:
         self.trajectory.close()
 
 
-def kept_run_hints(run_id: str) -> str:
+def kept_run_hints(run_id: str, resumable: bool = False) -> str:
     """What to do with a kept run, in the order people need it."""
-    return "\n".join(f"  {what:14}codex-agent runs {run_id} {flag}"
-                     for what, flag in (("apply them:", "--apply"), ("see them:", "--diff"),
-                                        ("discard them:", "--discard")))
+    hints = [("continue:", f"resume {run_id}")] if resumable else []
+    hints += [("apply them:", f"runs {run_id} --apply"), ("see them:", f"runs {run_id} --diff"),
+              ("discard them:", f"runs {run_id} --discard")]
+    return "\n".join(f"  {what:14}codex-agent {command}" for what, command in hints)
 
 
 def load_session_state(run_id: str | None) -> dict:
