@@ -26,4 +26,10 @@ def show_diff(workspace: Workspace, console: Console | None = None) -> None:
     console.rule("changes")
     for line in lines:
         console.print(line, markup=False)
-    console.print(Syntax(workspace.diff(), "diff", theme="ansi_dark", word_wrap=True))
+    console.print(Syntax(_blank_context_trimmed(workspace.diff()), "diff", theme="ansi_dark", word_wrap=True))
+
+
+def _blank_context_trimmed(diff: str) -> str:
+    """An unchanged blank line is " " in a diff: invisible on screen, but a
+    trailing blank in a copied or logged transcript."""
+    return "\n".join("" if line == " " else line for line in diff.split("\n"))
