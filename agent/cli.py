@@ -273,9 +273,15 @@ def doctor() -> None:
     """Check what isolation this machine gives model-run commands, and how to get more."""
     from sandbox.probe import doctor_report
 
+    import shutil
+    import textwrap
+
+    width = min(shutil.get_terminal_size().columns, 100)
     worst = EXIT_OK
     for check, ok, detail in doctor_report():
-        typer.echo(f"{'ok ' if ok else 'NO '} {check}: {detail}")
+        # Wrapped at words, under the check's text, not mid-word by the terminal.
+        typer.echo(textwrap.fill(f"{'ok ' if ok else 'NO '} {check}: {detail}", width, subsequent_indent=" " * 4,
+                                 break_on_hyphens=False, break_long_words=False))
         worst = worst if ok else EXIT_FAILED
     raise typer.Exit(worst)
 

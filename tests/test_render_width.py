@@ -3,6 +3,9 @@ ending in blanks, cost said once for an unpriced model."""
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 from pathlib import Path
 
 from tests.conftest import make_repo, run_cli
@@ -40,3 +43,34 @@ def test_a_scripted_run_fits_80_columns(tmp_path: Path) -> None:
     # The model's words come after the header of the step that produced them.
     assert out.index("step 1") < out.index("Looking at calc.py") < out.index("step 2")
     assert "  2. run the tests" in out  # the model's own line breaks and indentation survive
+
+
+def test_doctor_wraps_at_words(tmp_path: Path) -> None:
+    result = run_cli(["doctor"], tmp_path, env={"COLUMNS": "60"})
+    lines = result.stdout.splitlines()
+    assert lines and all(len(line) <= 60 or " " not in line.strip() for line in lines)
+    assert all(line.startswith(("ok  ", "NO  ", "    ")) for line in lines)
+
+
+def test_review_findings_wrap_under_their_text_in_a_terminal(tmp_path: Path) -> None:
+    import shutil
+
+    import pexpect
+
+    from tests.conftest import REPO
+
+    repo = make_repo(tmp_path / "app", {}, commit=False)
+    shutil.copytree(REPO / "tests" / "data" / "vulnapp", repo, dirs_exist_ok=True)
+    child = pexpect.spawn(sys.executable, ["-m", "agent", "review", "--no-model", "--all"], cwd=repo,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "80"},
+                          dimensions=(60, 80), encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # NO_COLOR drops colours, not bold or dim
+    assert "\x1b[33m" not in child.before and "\x1b[1;31m" not in child.before
+    lines = plain.replace("\r\n", "\n").splitlines()
+    findings = [i for i, line in enumerate(lines) if line.startswith("  Line ")]
+    assert findings and all(len(line) <= 80 for line in lines)
+    # A finding's second line starts under its text, not at the margin or mid-word.
+    continued = [lines[i + 1] for i in findings if lines[i + 1].startswith(" " * 21)]
+    assert continued and all(line[21] != " " for line in continued)
+    assert all(line == line.rstrip() for line in lines)
