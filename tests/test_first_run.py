@@ -88,3 +88,19 @@ def test_a_key_a_repository_may_not_set_is_warned_about(repo: Path) -> None:
     assert result.stderr.strip() == (f"codex-agent: warning: {repo / '.codex-agent.toml'}: `base_url` is ignored: "
                                      "a repository may not set it (your user config or a flag can)")
     assert "evil.example" not in result.stdout and "max_steps        9" in result.stdout
+
+
+def test_a_mistyped_command_in_a_terminal_is_asked_about(repo: Path) -> None:
+    import os
+    import sys
+
+    import pexpect
+
+    from tests.conftest import REPO
+
+    child = pexpect.spawn(sys.executable, ["-m", "agent", "doctr"], cwd=repo, encoding="utf-8", timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}, dimensions=(40, 80))
+    child.expect_exact("Did you mean `codex-agent doctor`? [Y/n]:")
+    child.sendline("y")
+    child.expect_exact("git:")  # doctor's first check ran
+    child.expect(pexpect.EOF)
