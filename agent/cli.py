@@ -128,14 +128,14 @@ def replay(
 @app.command(short_help="A recorded run on an example repository: offline, no key.")
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Leave the example's temporary copy to look at.")] = False,
-    sandbox: Sandbox = None, json: Json = False,
+    sandbox: Sandbox = None,
 ) -> None:
     """Replay a recorded self-correcting session on a temporary copy of an example repository:
     tool calls, a failing test sent back, the fix, the green test gate, the diff. No model, no key,
     no network."""
     from agent.demo import demo_main
 
-    raise typer.Exit(demo_main(_flags({"sandbox": sandbox, "json": json}), keep=keep))
+    raise typer.Exit(demo_main(_flags({"sandbox": sandbox}), keep=keep))
 
 
 @app.command(short_help="The interactive session (also: codex-agent alone).")
