@@ -104,3 +104,11 @@ def test_a_mistyped_command_in_a_terminal_is_asked_about(repo: Path) -> None:
     child.sendline("y")
     child.expect_exact("git:")  # doctor's first check ran
     child.expect(pexpect.EOF)
+
+
+def test_config_json_is_one_object_as_its_help_says(repo: Path) -> None:
+    import json
+
+    assert "one JSON object" in " ".join(run_cli(["config", "-h"], repo, env={"COLUMNS": "200"}).stdout.split())
+    shown = json.loads(run_cli(["config", "--json"], repo).stdout)
+    assert shown["max_steps"] == 50 and "warnings" not in shown and "sources" not in shown
