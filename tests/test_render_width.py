@@ -74,3 +74,18 @@ def test_review_findings_wrap_under_their_text_in_a_terminal(tmp_path: Path) -> 
     continued = [lines[i + 1] for i in findings if lines[i + 1].startswith(" " * 21)]
     assert continued and all(line[21] != " " for line in continued)
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_the_batch_summary_names_task_time_and_wall_time_apart() -> None:
+    import io
+
+    from rich.console import Console
+
+    from agent.batch.view import summary_table
+
+    records = [{"id": f"t{i}", "status": "resolved", "steps": 2, "cost": None, "wall_time": 4.0} for i in range(2)]
+    out = io.StringIO()
+    Console(file=out, width=100, no_color=True).print(summary_table(records, wall_time=13.5))
+    text = out.getvalue()
+    assert "task time" in text and "8s" in text  # the tasks' own times, added up
+    assert "wall time 13.5s" in text  # how long the batch took

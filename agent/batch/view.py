@@ -62,11 +62,13 @@ def finished_line(record: dict[str, Any]) -> str:
     return line
 
 
-def summary_table(records: Iterable[dict[str, Any]]) -> Table:
-    """Counts per status and totals; the resolved rate over every task with a result."""
+def summary_table(records: Iterable[dict[str, Any]], wall_time: float | None = None) -> Table:
+    """Counts per status and totals; the resolved rate over every task with a result.
+    "task time" adds the tasks' own times (they overlap with -j > 1); `wall_time`
+    is how long this batch command took, said apart."""
     records = list(records)
     table = Table(title="Batch summary", title_justify="left")
-    for column in ("status", "tasks", "steps", "tokens in", "cached", "tokens out", "cost", "wall time"):
+    for column in ("status", "tasks", "steps", "tokens in", "cached", "tokens out", "cost", "task time"):
         table.add_column(column, justify="left" if column == "status" else "right")
 
     def row(label: str, group: list[dict[str, Any]], style: str | None = None) -> None:
@@ -89,5 +91,6 @@ def summary_table(records: Iterable[dict[str, Any]]) -> Table:
     row("total", records, "bold")
     resolved = sum(r.get("status") == "resolved" for r in records)
     rate = f"{resolved / len(records):.1%}" if records else "n/a"
-    table.caption = f"resolved {resolved} of {len(records)} ({rate})"
+    table.caption = f"resolved {resolved} of {len(records)} ({rate})" + (
+        f"; wall time {wall_time:.1f}s" if wall_time is not None else "")
     return table
