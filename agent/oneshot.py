@@ -116,6 +116,7 @@ def _view(settings: Settings) -> Callable[[Event], None]:
 def _conclude(session, outcome: Outcome, interactive: bool, stopped_by: str | None = None) -> int:
     """Show the diff, then apply, keep or leave the run for later."""
     from agent.diffview import show_diff
+    from agent.render_rich import counted
     from agent.session import kept_run_hints
 
     say = (lambda m: print(m, file=sys.stderr)) if session.settings.json else print
@@ -132,8 +133,8 @@ def _conclude(session, outcome: Outcome, interactive: bool, stopped_by: str | No
         say("Not applying: the task did not finish successfully.")
         apply = False
     if changed and apply is None:
-        apply = interactive and _confirm(f"Apply {len(changed)} changed file(s) to your working tree?")
-    elif changed and apply and not session.ctx.approval.confirm_apply(f"Apply {len(changed)} changed file(s)?"):
+        apply = interactive and _confirm(f"Apply {counted(len(changed), 'changed file')} to your working tree?")
+    elif changed and apply and not session.ctx.approval.confirm_apply(f"Apply {counted(len(changed), 'changed file')}?"):
         say("Not applying: not confirmed (approval mode ask).")
         apply = False
     say(session.finish(bool(apply)))

@@ -114,8 +114,7 @@ class TerminalView:
         self._stop_status()
         o = e.outcome
         style = "green" if o.ok else "red"
-        steps = f"{o.steps} step" + ("" if o.steps == 1 else "s")
-        self.console.print(f"[{style}]{o.reason}[/]: {escape(o.message)} · {steps} · "
+        self.console.print(f"[{style}]{o.reason}[/]: {escape(o.message)} · {counted(o.steps, 'step')} · "
                            f"{escape(usage_and_cost(o.usage, o.cost))}")
 
     def _stop_status(self) -> None:
@@ -218,6 +217,11 @@ class WrappedText:
 def home_relative(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home):] if path == home or path.startswith(home + "/") else path
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 step", "2 steps": never "1 steps" or "file(s)"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def short_count(n: int) -> str:

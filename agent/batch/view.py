@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from agent.batch.results import STATUSES
-from agent.render_rich import format_cost
+from agent.render_rich import counted, format_cost
 
 _STYLE = {"resolved": "green", "failed": "yellow", "budget": "magenta", "error": "red"}
 
@@ -55,7 +55,7 @@ class BatchProgress:
 def finished_line(record: dict[str, Any]) -> str:
     status = record["status"]
     cost = format_cost(record.get("cost"), unknown="cost unknown")
-    line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {record.get('steps', 0)} steps, {cost}, "
+    line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {counted(record.get('steps', 0), 'step')}, {cost}, "
             f"{record.get('wall_time', 0):.0f}s")
     if status != "resolved" and record.get("message"):
         line += f"  [dim]({escape(record['message'].splitlines()[0][:160])})[/]"
