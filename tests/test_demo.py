@@ -53,3 +53,25 @@ def test_the_shipped_recording_is_what_the_recorder_scripts() -> None:
     assert [r.message.content for r in replies] == [turn["text"] for turn in SCRIPT]
     assert [[(c.name, c.arguments) for c in r.message.tool_calls] for r in replies] == \
         [[(c["name"], c["arguments"]) for c in turn["calls"]] for turn in SCRIPT]
+
+
+def test_the_wheel_carries_the_example(tmp_path: Path) -> None:
+    """`demo` must work from `pipx install .`: the example ships as package data."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.conftest import REPO
+
+    source = tmp_path / "src"  # built from a copy: no build/ or egg-info in the checkout
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".venv"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps",
+                            "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("codex_agent-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {f"agent/examples/{p.relative_to(RECORDING.parent).as_posix()}"
+               for p in RECORDING.parent.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert shipped <= names, shipped - names
+    assert "agent/examples/shop/.codex-agent.toml" in names
