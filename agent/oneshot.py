@@ -151,9 +151,14 @@ def _ask(question: str) -> str:
 
 
 def _confirm(question: str) -> bool:
+    """Ctrl-D or Ctrl-C at the question is a no (the result is kept), not a traceback."""
     from rich.prompt import Confirm
 
-    return Confirm.ask(question, default=False)
+    try:
+        return Confirm.ask(question, default=False)
+    except (KeyboardInterrupt, EOFError):
+        print()
+        return False
 
 
 def _error(message: str, code: int = EXIT_FAILED) -> int:

@@ -107,3 +107,20 @@ def test_a_terminated_run_keeps_its_working_copy_and_says_so(calc_repo: Path, si
     assert "a + b" in (run.path / "calc.py").read_text()  # the edit made before the signal survives
     assert f"codex-agent resume {run.id}" in err and f"codex-agent runs {run.id} --apply" in err
     assert git(calc_repo, "status", "--porcelain") == ""
+
+
+def test_ctrl_c_at_the_apply_question_keeps_the_result(calc_repo: Path) -> None:
+    import pexpect
+
+    with FakeOpenAI(FIX) as server:
+        child = pexpect.spawn(sys.executable, ["-m", "agent", "fix add", "--base-url", server.base_url],
+                              cwd=calc_repo, env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)},
+                              encoding="utf-8", timeout=120, dimensions=(40, 100))
+        child.expect_exact("to your working tree?")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        child.close()
+    assert "Traceback" not in child.before
+    [run] = list_runs()
+    assert f"codex-agent runs {run.id} --apply" in child.before
+    assert (calc_repo / "calc.py").read_text() == CALC_BUG
