@@ -99,7 +99,7 @@ class TerminalView:
 
     def on_TestsRan(self, e: TestsRan) -> None:
         mark = "[green]tests pass[/]" if e.ok else "[red]tests fail[/]"
-        counts = test_counts(e.counts, e.ok)
+        counts = count_summary(e.counts, e.ok)
         self.console.print(f"[bold]verification:[/] {mark}{' ' + escape(counts) if counts else ''}")
         if not e.ok and (failure := first_failure(e.counts, e.summary)):
             self.console.print(f"  [red]└ {escape(_clip(failure, self.console.width - 4))}[/]")
@@ -141,7 +141,7 @@ def usage_and_cost(usage: Usage, cost: float | None) -> str:
     return " · ".join(part for part in (format_usage(usage), format_cost(cost)) if part)
 
 
-def test_counts(counts: dict, ok: bool = True) -> str:
+def count_summary(counts: dict, ok: bool = True) -> str:
     """"3 passed, 1 failed"; a failing runner that reports no counts (not pytest) gives its exit status."""
     named = {k: v for k, v in counts.items() if k in ("passed", "failed", "errors", "skipped") and isinstance(v, int)}
     if any(named.values()):
