@@ -17,8 +17,35 @@ app = typer.Typer(
     no_args_is_help=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="A terminal coding agent: plans, edits and tests in a sandboxed working copy of your repository.",
+    subcommand_metavar='"TASK" | COMMAND [ARGS]...',
+    help="""A terminal coding agent: plans, edits and tests in a sandboxed working
+copy of your repository, runs your tests, and asks before anything lands.
+
+\b
+  codex-agent "TASK"       one task in the repository you stand in (= run)
+  codex-agent              the interactive session (= repl)
+  codex-agent demo         a recorded run on an example, offline, no key
+  codex-agent COMMAND -h   one command's options""",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"codex-agent {version('codex-agent')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("codex-agent (not installed)")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main_options(
+    show_version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    pass
 
 # Shared so that every command spells and explains a flag the same way (the flags are a contract: DESIGN.md).
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default gpt-5.2-codex).")]
@@ -67,7 +94,7 @@ def _settings(flags: dict[str, Any]):
     except ConfigError as exc:
         _fail(f"configuration error: {exc}", EXIT_USAGE)
     for warning in settings.warnings:
-        typer.echo(f"codex-agent: {warning}", err=True)
+        typer.echo(f"codex-agent: warning: {warning}", err=True)
     return settings
 
 
@@ -76,7 +103,7 @@ def _fail(message: str, code: int = EXIT_FAILED):
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="One task to completion: the diff, then apply if you accept.")
 def run(
     task: Annotated[str, typer.Argument(help="What to do, e.g. \"make add() work\". @path attaches a file.")],
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
@@ -93,7 +120,7 @@ def run(
     raise typer.Exit(run_task(settings, task))
 
 
-@app.command()
+@app.command(short_help="Re-run a recorded trajectory without a model.")
 def replay(
     file: Annotated[Path, typer.Argument(help="A trajectory (.jsonl) recorded by an earlier run.")],
     apply: Apply = None, json: Json = False, trajectory: Trajectory = None, test_cmd: TestCmd = None,
@@ -106,7 +133,20 @@ def replay(
     raise typer.Exit(replay_trajectory(settings, file))
 
 
-@app.command()
+@app.command(short_help="A recorded run on an example repository: offline, no key.")
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the example's temporary copy to look at.")] = False,
+    sandbox: Sandbox = None,
+) -> None:
+    """Replay a recorded self-correcting session on a temporary copy of an example repository:
+    tool calls, a failing test sent back, the fix, the green test gate, the diff. No model, no key,
+    no network."""
+    from agent.demo import demo_main
+
+    raise typer.Exit(demo_main(_flags({"sandbox": sandbox}), keep=keep))
+
+
+@app.command(short_help="The interactive session (also: codex-agent alone).")
 def repl(
     model: Model = None, base_url: BaseUrl = None, api: Api = None, max_steps: MaxSteps = None,
     max_tokens: MaxTokens = None, max_cost: MaxCost = None, test_cmd: TestCmd = None,
@@ -122,7 +162,7 @@ def repl(
     raise typer.Exit(repl_main(settings, Path.cwd()))
 
 
-@app.command()
+@app.command(short_help="Many tasks in parallel, each in its own sandbox; resumable.")
 def batch(
     file: Annotated[Path, typer.Argument(help="Tasks: JSON lines (or YAML); SWE-bench instances load as they are.")],
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Tasks run at once.")] = 2,
@@ -152,7 +192,7 @@ def batch(
     ))
 
 
-@app.command()
+@app.command(short_help="Continue a saved session (conversation and working copy).")
 def resume(
     run_id: Annotated[Optional[str], typer.Argument(help="Session id (default: the most recent).")] = None,
     message: Annotated[Optional[str], typer.Option(
@@ -181,7 +221,7 @@ def resume(
     raise typer.Exit(resume_session(settings, run_id, message or "Continue the task."))
 
 
-@app.command()
+@app.command(short_help="Kept and interrupted runs: list, show, apply or discard.")
 def runs(
     run_id: Annotated[Optional[str], typer.Argument(help="A run to act on.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Apply that run's changes to your tree.")] = False,
@@ -191,11 +231,14 @@ def runs(
     """List unfinished and kept runs; apply, discard or show one."""
     from agent.runs_cli import runs_command
 
+    from sandbox.git import project_root
+
     allowed = _settings({}).allow_secrets  # sensitive files the user's config lets through
-    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show, allow_secrets=allowed))
+    raise typer.Exit(runs_command(run_id, apply=apply, discard=discard, show=show, allow_secrets=allowed,
+                                  here=project_root(Path.cwd())))
 
 
-@app.command(name="apply-patch")
+@app.command(name="apply-patch", short_help="Apply a Codex-format patch in the current folder.")
 def apply_patch_cmd(
     patch: Annotated[str, typer.Argument(help="Patch text, a patch file, or - for stdin.")],
 ) -> None:
@@ -205,7 +248,7 @@ def apply_patch_cmd(
     raise typer.Exit(run_cli(patch, Path.cwd()))
 
 
-@app.command(name="map")
+@app.command(name="map", short_help="Print the repo map the model gets.")
 def map_cmd(
     tokens: Annotated[int, typer.Option("--tokens", help="Token budget of the map.")] = 2048,
     explain: Annotated[
@@ -230,8 +273,10 @@ def map_cmd(
     typer.echo(explain_file(root, target.relative_to(root).as_posix(), tokens, task))
 
 
-@app.command()
-def config(json: Json = False) -> None:
+@app.command(short_help="Effective settings (key masked) and where each came from.")
+def config(
+    json: Annotated[bool, typer.Option("--json", help="Print the settings as one JSON object.")] = False,
+) -> None:
     """Print the effective settings (the API key masked) and where each came from."""
     import json as jsonlib
 
@@ -245,19 +290,22 @@ def config(json: Json = False) -> None:
         typer.echo(f"{key:16} {value!s:40} ({source})")
 
 
-@app.command()
+@app.command(short_help="What can go wrong before a run: sandbox, the tests' Python, API key, server.")
 def doctor(
     python: Python = None, test_cmd: TestCmd = None, sandbox: Sandbox = None, base_url: BaseUrl = None,
     provider: Provider = None,
 ) -> None:
     """Check what can go wrong before a run: sandbox, the tests' interpreter and pytest, API key, server."""
+    import shutil
     import textwrap
 
     from agent.doctor import PROBLEM, doctor_checks
 
+    width = min(shutil.get_terminal_size().columns, 100)
     checks = doctor_checks(_settings(_flags(locals())), Path.cwd())
     for status, check, detail in checks:
-        typer.echo(textwrap.fill(f"{status:4} {check}: {detail}", 80, subsequent_indent=" " * 5,
+        # Wrapped at words, under the check's text, not mid-word by the terminal.
+        typer.echo(textwrap.fill(f"{status:4} {check}: {detail}", width, subsequent_indent=" " * 5,
                                  break_long_words=False, break_on_hyphens=False))
     raise typer.Exit(EXIT_FAILED if any(status == PROBLEM for status, _, _ in checks) else EXIT_OK)
 
@@ -279,7 +327,7 @@ def _review_client(no_model: bool, flags: dict[str, Any]):
         _fail(f"{exc} (use --no-model for analysers only)", EXIT_USAGE)
 
 
-@app.command()
+@app.command(short_help="Security review of a diff: analysers, then the model.")
 def review(
     uncommitted: Annotated[bool, typer.Option("--uncommitted", help="Staged, unstaged and untracked changes (default).")] = False,
     base: Annotated[Optional[str], typer.Option("--base", help="This branch against its merge base with BASE.")] = None,
@@ -299,7 +347,7 @@ def review(
     ))
 
 
-@app.command()
+@app.command(short_help="Security review of whole files or a folder.")
 def audit(
     path: Annotated[Path, typer.Argument(help="File or folder to audit.")] = Path("."),
     no_model: NoModel = False, fmt: Format = "text", output: Output = None, fail_on: FailOn = "none",
@@ -318,11 +366,27 @@ def main() -> None:
     (`codex-agent`, `codex-agent --model x`)."""
     args = sys.argv[1:]
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
-    if not args or (args[0].startswith("-") and not {"-h", "--help"} & set(args)):
+    if not args or (args[0].startswith("-") and not {"-h", "--help", "-V", "--version"} & set(args)):
         args = ["run" if _names_a_task(args) else "repl", *args]
     elif args[0] not in commands and not args[0].startswith("-"):
-        args = ["run", *args]
+        args = [*_typo_or_task(args[0], commands), *args[1:]]
     app(args=args, prog_name="codex-agent")
+
+
+def _typo_or_task(word: str, commands: set[str]) -> list[str]:
+    """`codex-agent doctr` asks (in a terminal) or refuses rather than sending
+    "doctr" to the model; `codex-agent run doctr` is the way to mean it."""
+    from agent.did_you_mean import mistyped_command
+
+    meant = mistyped_command(word, commands)
+    if meant is None:
+        return ["run", word]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        if typer.confirm(f"Did you mean `codex-agent {meant}`?", default=True):
+            return [meant]
+        return ["run", word]
+    typer.echo(f"codex-agent: did you mean `{meant}`? (quote a one-word task: `codex-agent run {word}`)", err=True)
+    raise SystemExit(EXIT_USAGE)
 
 
 def _names_a_task(args: list[str]) -> bool:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from agent.config_check import TABLES, ConfigError, check_values
 
 DEFAULT_MODEL = "gpt-5.2-codex"
 REPO_CONFIG = ".codex-agent.toml"
@@ -59,14 +62,17 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers for the model server
     # Where each setting came from, for `codex-agent config`.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
-    # Settings refused while loading (a repository's file naming a key it may not set), for the user.
+    # What the user should hear about their config files (keys a repository may not set).
     warnings: list[str] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """Settings as shown to people: the key masked."""
-        shown = {k: v for k, v in asdict(self).items() if k not in ("sources", "warnings")}
+        shown = {k: v for k, v in asdict(self).items() if k not in _BOOKKEEPING}
         shown["api_key"] = mask_key(self.api_key)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in shown.items()}
+
+
+_BOOKKEEPING = ("sources", "warnings")
 
 
 def mask_key(key: str | None) -> str | None:
@@ -85,7 +91,7 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
     """Merge every source; flags whose value is None count as not given."""
     env = os.environ if env is None else env
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"sources", "warnings"}
+    known = {f.name for f in fields(Settings)} - set(_BOOKKEEPING)
 
     def merge(values: dict[str, Any], source: str) -> None:
         for key, value in values.items():
@@ -97,9 +103,10 @@ def load_settings(repo: Path, flags: dict[str, Any] | None = None, env: dict[str
 
     user_file, repo_file = user_config_path(), repo / REPO_CONFIG
     if user_file.is_file():
-        merge(_normalised(_read_toml(user_file)), str(user_file))
+        merge(_checked(_read_toml(user_file), user_file), str(user_file))
     if repo_file.is_file():
-        merge(_repo_settings(_read_toml(repo_file), repo_file, settings.warnings), str(repo_file))
+        merge(_checked(_repo_settings(_read_toml(repo_file), repo_file, settings.warnings), repo_file),
+              str(repo_file))
     merge(
         {
             "api_key": env.get("OPENAI_API_KEY"),
@@ -139,25 +146,24 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def _normalised(data: dict[str, Any]) -> dict[str, Any]:
-    """`max-steps` and `max_steps` are one key; anything checked against a key
-    name must see it in this form, or a dash walks past the check."""
-    return {key.replace("-", "_"): value for key, value in data.items()}
+def _checked(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Keys spelled with `_`, each a setting, each value of its setting's type (ConfigError)."""
+    hints = {k: v for k, v in typing.get_type_hints(Settings).items() if k not in _BOOKKEEPING}
+    return check_values(data, hints, path)
 
 
 def _repo_settings(data: dict[str, Any], path: Path, warnings: list[str]) -> dict[str, Any]:
-    """The part of a repository's config file it may decide (REPO_ALLOWED); a
-    warning naming every other key, as the file spells it."""
+    """The part of a repository's config file it may decide (REPO_ALLOWED),
+    checked on the key as `_` spells it, or a dash walks past the check; a
+    warning naming every other setting as the file spells it. A key that is
+    no setting at all stays, for _checked to name it as a typo."""
+    settings = {*typing.get_type_hints(Settings), *TABLES} - set(_BOOKKEEPING)
     kept: dict[str, Any] = {}
     for spelled, value in data.items():
         key = spelled.replace("-", "_")
-        if key in REPO_ALLOWED:
-            kept[key] = value
+        if key in REPO_ALLOWED or key not in settings:
+            kept[spelled] = value
         else:
-            warnings.append(f"{path}: ignoring `{spelled}`: a repository's config file may only set "
-                            f"{', '.join(sorted(REPO_ALLOWED))}")
+            warnings.append(f"{path}: `{spelled}` is ignored: a repository may not set it "
+                            "(your user config or a flag can)")
     return kept
-
-
-class ConfigError(Exception):
-    pass

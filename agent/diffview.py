@@ -33,9 +33,15 @@ def show_diff(workspace: Workspace, console: Console | None = None) -> None:
     console.rule("changes")
     for line in lines:
         console.print(line, markup=False)
-    diff = workspace.diff()
+    diff = _blank_context_trimmed(workspace.diff())
     console.print(Syntax(diff[:MAX_SHOWN_CHARS], "diff", theme="ansi_dark", word_wrap=True))
     if len(diff) > MAX_SHOWN_CHARS:
         # Highlighting hundreds of MB (a model-written binary) would take many minutes.
         console.print(f"[... {len(diff) - MAX_SHOWN_CHARS:,} more characters of the diff not shown; "
                       f"`codex-agent runs {workspace.run_id} --diff` prints it all]", markup=False)
+
+
+def _blank_context_trimmed(diff: str) -> str:
+    """An unchanged blank line is " " in a diff: invisible on screen, but a
+    trailing blank in a copied or logged transcript."""
+    return "\n".join("" if line == " " else line for line in diff.split("\n"))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.events import Event, Outcome
-from agent.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from agent.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from agent.model import ModelClient
@@ -20,8 +20,9 @@ def run_task(settings: Settings, task: str) -> int:
     return _drive(settings, lambda session: session.run(task), focus=task)
 
 
-def replay_trajectory(settings: Settings, path: Path) -> int:
-    """Feed the recorded model responses back through the loop; tools run for real."""
+def replay_trajectory(settings: Settings, path: Path, cwd: Path | None = None) -> int:
+    """Feed the recorded model responses back through the loop; tools run for real
+    (in a working copy of the repository at `cwd`, default the current folder)."""
     from agent.model import ReplayClient
     from agent.trajectory import read_trajectory, recorded_prompts, recorded_replies
 
@@ -44,7 +45,7 @@ def replay_trajectory(settings: Settings, path: Path) -> int:
         return outcome
 
     # Mentions were expanded when recorded; replay the prompts as sent.
-    return _drive(settings, turns, client=client, map_tokens=0)
+    return _drive(settings, turns, client=client, map_tokens=0, cwd=cwd)
 
 
 def resume_session(settings: Settings, run_id: str | None, message: str) -> int:
@@ -80,26 +81,31 @@ def _drive(
 
     if map_tokens is not None:
         settings.map_tokens = map_tokens
+    from agent.signals import Termination
+
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not settings.json
     view = _view(settings)
-    try:
-        session = Session(
-            settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
-            client=client, workspace=workspace, focus=focus,
-        )
-    except SessionError as exc:
-        return _error(str(exc), exc.code)
-    try:
-        if restore:
-            session.restore(restore)
-        outcome = turn(session)
-        return _conclude(session, outcome, interactive)
-    except GitError as exc:
-        # The model's commands shape the working copy (a nested repository
-        # with no commit, a `.GIT` folder) and git can refuse to snapshot it.
-        return _error(f"{exc}. Nothing was applied; the working copy is kept in {session.workspace.root}.")
-    finally:
-        session.close()
+    with Termination() as termination:
+        try:
+            session = Session(
+                settings, cwd or Path.cwd(), [view], ask=_ask if interactive else None,
+                client=client, workspace=workspace, focus=focus,
+            )
+        except SessionError as exc:
+            return _error(str(exc), exc.code)
+        except KeyboardInterrupt:
+            return _error(f"stopped ({termination.received or 'Ctrl-C'}) before the run started", EXIT_INTERRUPTED)
+        try:
+            if restore:
+                session.restore(restore)
+            outcome = turn(session)
+            return _conclude(session, outcome, interactive, stopped_by=termination.received)
+        except GitError as exc:
+            # The model's commands shape the working copy (a nested repository
+            # with no commit, a `.GIT` folder) and git can refuse to snapshot it.
+            return _error(f"{exc}. Nothing was applied; the working copy is kept in {session.workspace.root}.")
+        finally:
+            session.close()
 
 
 def _view(settings: Settings) -> Callable[[Event], None]:
@@ -112,15 +118,17 @@ def _view(settings: Settings) -> Callable[[Event], None]:
     return TerminalView(model=settings.model)
 
 
-def _conclude(session, outcome: Outcome, interactive: bool) -> int:
+def _conclude(session, outcome: Outcome, interactive: bool, stopped_by: str | None = None) -> int:
     """Show the diff, then apply, keep or leave the run for later."""
     from agent.diffview import show_diff
+    from agent.render_rich import counted
+    from agent.session import kept_run_hints
 
     say = (lambda m: print(m, file=sys.stderr)) if session.settings.json else print
     if outcome.reason == "cancelled":
-        print(f"codex-agent: cancelled: {outcome.message}. The working copy is kept: "
-              f"`codex-agent runs {session.run_id} --apply` applies it, "
-              f"`codex-agent resume {session.run_id}` continues.", file=sys.stderr)
+        why = f"stopped by {stopped_by}" if stopped_by else f"cancelled: {outcome.message}"
+        print(f"codex-agent: {why}. The working copy is kept:\n{kept_run_hints(session.run_id, resumable=True)}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     changed = session.workspace.changed_files()
     if changed and not session.settings.json:
@@ -130,8 +138,8 @@ def _conclude(session, outcome: Outcome, interactive: bool) -> int:
         say("Not applying: the task did not finish successfully.")
         apply = False
     if changed and apply is None:
-        apply = interactive and _confirm(f"Apply {len(changed)} changed file(s) to your working tree?")
-    elif changed and apply and not session.ctx.approval.confirm_apply(f"Apply {len(changed)} changed file(s)?"):
+        apply = interactive and _confirm(f"Apply {counted(len(changed), 'changed file')} to your working tree?")
+    elif changed and apply and not session.ctx.approval.confirm_apply(f"Apply {counted(len(changed), 'changed file')}?"):
         say("Not applying: not confirmed (approval mode ask).")
         apply = False
     say(session.finish(bool(apply)))
@@ -148,9 +156,14 @@ def _ask(question: str) -> str:
 
 
 def _confirm(question: str) -> bool:
+    """Ctrl-D or Ctrl-C at the question is a no (the result is kept), not a traceback."""
     from rich.prompt import Confirm
 
-    return Confirm.ask(question, default=False)
+    try:
+        return Confirm.ask(question, default=False)
+    except (KeyboardInterrupt, EOFError):
+        print()
+        return False
 
 
 def _error(message: str, code: int = EXIT_FAILED) -> int:

@@ -6,7 +6,12 @@ honours both)."""
 from __future__ import annotations
 
 import json
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
@@ -27,6 +32,7 @@ from agent.events import (
     TurnFinished,
 )
 from agent.messages import Usage
+from agent.pricing import price
 from tools import tool_named
 
 
@@ -37,7 +43,7 @@ class TerminalView:
         self.model = model
         self.usage = Usage()
         self.cost: float | None = 0.0
-        self._streaming = False
+        self._text = WrappedText(lambda text: self.console.out(text, end="", highlight=False), self.console.width)
         self._status: Status | None = None
 
     def __call__(self, event: Event) -> None:
@@ -48,65 +54,73 @@ class TerminalView:
     def on_RunStarted(self, e: RunStarted) -> None:
         self.model = e.model
         self.console.print(f"[bold]codex-agent[/] · {escape(e.model)} · sandbox: {escape(e.isolation)}")
-        self.console.print(f"[dim]working copy: {escape(e.workspace)}[/]")
+        # A path has no spaces to wrap at: fold it after the label rather than under it.
+        for line in textwrap.wrap(f"working copy: {home_relative(e.workspace)}", self.console.width,
+                                  break_on_hyphens=False):
+            self.console.print(line, style="dim", markup=False)
         if e.tests:
-            self.console.print(f"[dim]tests: {escape(e.tests)}[/]")
+            self.console.print(f"tests: {e.tests}", style="dim", markup=False)
+        if price(e.model) is None:
+            self.console.print(f"cost: not priced for {e.model}; tokens only", style="dim", markup=False)
 
     def on_ModelRequested(self, e: ModelRequested) -> None:
+        # The header comes before what the model says in this step.
+        so_far = f" · {usage_and_cost(self.usage, self.cost)}" if e.step > 1 else ""
+        self.console.print(f"step {e.step}{so_far}", style="dim", markup=False)
+        self._text.width = self.console.width  # the terminal may have been resized
         if self.console.is_terminal:
             self._status = self.console.status(f"[dim]thinking… step {e.step}[/]", spinner="dots")
             self._status.start()
 
     def on_TextDelta(self, e: TextDelta) -> None:
         self._stop_status()
-        self._streaming = True
-        self.console.out(e.text, end="", highlight=False)
+        self._text.feed(e.text)
 
     def on_ReasoningDelta(self, e: ReasoningDelta) -> None:
         self._stop_status()
 
     def on_ModelResponded(self, e: ModelResponded) -> None:
         self._stop_status()
-        if self._streaming:
-            self.console.out("")
-            self._streaming = False
-        elif e.reply.message.content:
-            self.console.out(e.reply.message.content)
+        if not self._text.fed and e.reply.message.content:
+            self._text.feed(e.reply.message.content)
+        self._text.end()
         self.usage = self.usage + e.reply.usage
         self.cost = None if e.cost is None or self.cost is None else self.cost + e.cost
-        self.console.print(f"[dim]step {e.step} · {format_usage(self.usage)} · {format_cost(self.cost)}[/]")
 
     def on_Retrying(self, e: Retrying) -> None:
         self.console.print(f"[yellow]model request failed ({escape(e.reason)}); retry {e.attempt} in {e.delay:.1f}s[/]")
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
-        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(tool_subject(e.name, e.arguments))}")
+        self.console.print(tool_line(e.name, e.arguments, self.console.width))
 
     def on_ToolFinished(self, e: ToolFinished) -> None:
         first = e.output.strip().splitlines()[0] if e.output.strip() else ""
         style = "dim" if e.ok else "red"
-        self.console.print(f"  [{style}]└ {escape(_clip(first, 100))}[/]")
+        self.console.print(f"  [{style}]└ {escape(_clip(first, self.console.width - 4))}[/]")
 
     def on_TestsRan(self, e: TestsRan) -> None:
         mark = "[green]tests pass[/]" if e.ok else "[red]tests fail[/]"
-        counts = ", ".join(f"{v} {k}" for k, v in e.counts.items() if isinstance(v, int) and k != "exit_code")
-        scope = f" ({escape(e.scope)})" if e.scope else ""
-        self.console.print(f"[bold]verification:[/] {mark} {escape(counts)}{scope}")
+        counts = count_summary(e.counts, e.ok)
+        scope = f" ({e.scope})" if e.scope else ""
+        self.console.print(f"[bold]verification:[/] {mark}{' ' + escape(counts) if counts else ''}{escape(scope)}")
+        if not e.ok and (failure := first_failure(e.counts, e.summary)):
+            self.console.print(f"  [red]└ {escape(_clip(failure, self.console.width - 4))}[/]")
 
     def on_Compacted(self, e: Compacted) -> None:
         self.console.print(f"[dim]context compacted: {e.tokens_before:,} → {e.tokens_after:,} tokens[/]")
 
     def on_Notice(self, e: Notice) -> None:
-        self.console.print(f"[yellow]{escape(e.message)}[/]")
+        # Folded here: rich's own folding leaves a blank at each line's end.
+        for part in e.message.splitlines() or [""]:
+            for line in textwrap.wrap(part, self.console.width, break_on_hyphens=False) or [""]:
+                self.console.print(line, style="yellow", markup=False)
 
     def on_TurnFinished(self, e: TurnFinished) -> None:
         self._stop_status()
         o = e.outcome
         style = "green" if o.ok else "red"
-        self.console.print(
-            f"[{style}]{o.reason}[/]: {escape(o.message)} · {escape(o.verification.describe())} · {o.steps} steps · "
-            f"{format_usage(o.usage)} · {format_cost(o.cost)}"
-        )
+        self.console.print(f"[{style}]{o.reason}[/]: {escape(o.message)} · {escape(o.verification.describe())} · "
+                           f"{counted(o.steps, 'step')} · {escape(usage_and_cost(o.usage, o.cost))}")
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -120,9 +134,100 @@ def format_usage(u: Usage) -> str:
     return f"~{counted} (estimated: the server reported none)" if u.estimated else counted
 
 
-def format_cost(cost: float | None) -> str:
-    """None is a model missing from the price table: counted as free, and said so."""
-    return "$0 (model not in the price table)" if cost is None else f"${cost:.4f}"
+def format_cost(cost: float | None, unknown: str = "") -> str:
+    """The one way cost is written. None is a model missing from the price
+    table: `unknown` stands for it (the run's header says so once)."""
+    if cost is None:
+        return unknown
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+def usage_and_cost(usage: Usage, cost: float | None) -> str:
+    """"1.5K in / 14 out · $0.0028", or tokens only when the price is unknown."""
+    return " · ".join(part for part in (format_usage(usage), format_cost(cost)) if part)
+
+
+def count_summary(counts: dict, ok: bool = True) -> str:
+    """"3 passed, 1 failed"; a failing runner that reports no counts (not pytest) gives its exit status."""
+    named = {k: v for k, v in counts.items() if k in ("passed", "failed", "errors", "skipped") and isinstance(v, int)}
+    if any(named.values()):
+        return ", ".join(f"{v} {k}" for k, v in named.items() if v or k == "passed")
+    code = counts.get("exit_code")
+    return f"(exit {code})" if isinstance(code, int) and not ok else ""
+
+
+_FAILURE_LINE = re.compile(r"^(FAIL|ERROR): |^\w*(Error|Exception)\b|^--- FAIL|^\s*(✕|×|FAIL) ")
+
+
+def first_failure(counts: dict, output: str) -> str:
+    """The failure the model is sent back with, in one line: pytest's first
+    failing test, else the first line of the output that reads like one."""
+    failures = counts.get("failures") or []
+    if failures and isinstance(failures[0], dict):
+        first = failures[0]
+        return f"{first.get('id', '')}: {first.get('message', '')}".strip(": ")
+    return next((line.strip() for line in output.splitlines() if _FAILURE_LINE.search(line)), "")
+
+
+class WrappedText:
+    """Streamed model text folded at spaces to `width` columns: a terminal
+    would cut words in half, and a captured log would keep overlong lines."""
+
+    def __init__(self, write: Callable[[str], None], width: int) -> None:
+        self.write = write
+        self.width = width
+        self.column = 0
+        self.fed = False
+        self._word = ""
+        self._spaces = 0  # written only when a word follows on the same line: no trailing blanks
+
+    def feed(self, text: str) -> None:
+        self.fed = True
+        for char in text:
+            if char == "\n":
+                self._flush()
+                self.write("\n")
+                self.column = self._spaces = 0
+            elif char.isspace():
+                self._flush()
+                self._spaces += 1
+            else:
+                self._word += char
+
+    def end(self) -> None:
+        """The reply is over: finish its last line."""
+        self._flush()
+        if self.column:
+            self.write("\n")
+        self.column = self._spaces = 0
+        self.fed = False
+
+    def _flush(self) -> None:
+        word, self._word = self._word, ""
+        if not word:
+            return
+        if self.column and self.column + self._spaces + cell_len(word) > self.width:
+            self.write("\n")
+            self.column = self._spaces = 0
+        self.write(" " * self._spaces)
+        self.column += self._spaces
+        self._spaces = 0
+        while self.column + cell_len(word) > self.width:  # a word wider than the line
+            room = self.width - self.column
+            self.write(word[:room] + "\n")
+            word, self.column = word[room:], 0
+        self.write(word)
+        self.column += cell_len(word)
+
+
+def home_relative(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + "/") else path
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 step", "2 steps": never "1 steps" or "file(s)"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def short_count(n: int) -> str:
@@ -131,6 +236,14 @@ def short_count(n: int) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def tool_line(name: str, raw: str, width: int, suffix: str = "") -> str:
+    """`• read_file cart.py`, in `width` columns, with no trailing space."""
+    subject = tool_subject(name, raw)
+    room = max(width - len(name) - len(suffix) - 4, 10)
+    parts = [f"[cyan]•[/] [bold]{name}[/]", escape(_clip(subject, room)) if subject else "", suffix]
+    return " ".join(part for part in parts if part)
 
 
 def tool_subject(name: str, raw: str) -> str:

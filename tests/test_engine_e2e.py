@@ -218,7 +218,7 @@ def test_an_interrupted_run_is_kept_listed_and_applied_later(calc_repo: Path) ->
     assert (calc_repo / "calc.py").read_text() == CALC_BUG  # nothing applied
 
     listed = run_cli(["runs"], calc_repo)
-    run_id = next(line.split()[0] for line in listed.stdout.splitlines() if "fix add" in line)
+    run_id = next(line.lstrip("* ").split()[0] for line in listed.stdout.splitlines() if "fix add" in line)
     shown = run_cli(["runs", run_id, "--diff"], calc_repo)
     assert "+    return a + b" in shown.stdout
     applied = run_cli(["runs", run_id, "--apply"], calc_repo)

@@ -391,7 +391,7 @@ def test_resume_without_a_terminal_stays_one_shot(repo: Path) -> None:
 
 def test_a_session_that_cannot_start_is_one_line_and_leaves_nothing(repo: Path) -> None:
     result = run_cli(["repl"], repo, input="/exit\n")  # no API key anywhere
-    assert result.returncode == 1
+    assert result.returncode == 2  # a configuration error, as for `run` and `review`
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("codex-agent: ") and "API key" in line
     assert worktrees(repo) == 0

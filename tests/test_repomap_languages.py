@@ -10,12 +10,12 @@ import pytest
 from agent.repomap import build_repo_map
 from agent.repomap.tags import FileSummary, summarize
 from agent.repomap.ts_tags import grammar
-from tests.conftest import make_repo
+from tests.conftest import make_repo, missing
 
 
 def _needs(lang: str) -> None:
     if grammar(lang) is None:
-        pytest.skip(f"no tree-sitter grammar for {lang} installed (pip install tree-sitter-{lang})")
+        missing(f"no tree-sitter grammar for {lang} installed (pip install tree-sitter-{lang})")
 
 
 def _defs(summary: FileSummary) -> list[tuple[str, str, int, str]]:

@@ -21,6 +21,7 @@ from sandbox.output import CappedOutput, human_size
 from sandbox.python_env import find_venv
 from sandbox.runner import Runner, SandboxUnavailable
 from sandbox.workspace import Workspace
+from tests.conftest import skip_unless
 
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 BWRAP = shutil.which("bwrap")
@@ -31,7 +32,7 @@ elif PROBE.config is None or PROBE.config.reductions:
     _why = f"bubblewrap can't run with all namespaces here: {PROBE.error}"
 else:
     _why = ""
-needs_bwrap = pytest.mark.skipif(bool(_why), reason=_why)
+needs_bwrap = skip_unless(not _why, _why)
 
 
 

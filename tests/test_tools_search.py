@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git
+from tests.conftest import git, skip_unless
 from tools import default_registry
 from tools.registry import ToolContext, ToolResult
 from tools.search import BadPattern, close_paths, search_text, walk_files
 
-needs_rg = pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep (rg) is not installed")
+needs_rg = skip_unless(shutil.which("rg") is not None, "ripgrep (rg) is not installed")
 BACKENDS = [pytest.param("rg", marks=needs_rg), "git", "python"]
 
 GITIGNORE = "build/\n*.log\n!keep.log\n/root_only.txt\nnode_modules\nsrc/generated/\n"

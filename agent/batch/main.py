@@ -75,6 +75,7 @@ def batch_main(
 
     unstarted: list[dict[str, Any]] = []
     interrupted = False
+    started = time.monotonic()
     if todo:
         try:
             pool = make_executor(executor, jobs=jobs, address=address, rpm=rpm, tpm=tpm, cpus_per_task=cpus_per_task)
@@ -94,7 +95,7 @@ def batch_main(
     records = [results.records[t["id"]] for t in tasks if t["id"] in results.records]
     if swebench_preds:
         _say(f"SWE-bench predictions: {results.write_preds()}")
-    Console().print(summary_table(records))
+    Console().print(summary_table(records, wall_time=time.monotonic() - started))
     if interrupted:
         _say("Interrupted. Run the same command again to continue where it stopped.")
         return EXIT_INTERRUPTED

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from agent.batch.results import STATUSES
-from agent.render_rich import format_cost
+from agent.render_rich import counted, format_cost
 
 _STYLE = {"resolved": "green", "failed": "yellow", "budget": "magenta", "error": "red", "interrupted": "dim"}
 
@@ -54,25 +54,27 @@ class BatchProgress:
 
 def finished_line(record: dict[str, Any]) -> str:
     status = record["status"]
-    cost = format_cost(record.get("cost"))
-    line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {record.get('steps', 0)} steps, {cost}, "
+    cost = format_cost(record.get("cost"), unknown="cost unknown")
+    line = (f"[{_STYLE[status]}]{status:8}[/] {record['id']}  {counted(record.get('steps', 0), 'step')}, {cost}, "
             f"{record.get('wall_time', 0):.0f}s")
     if status != "resolved" and record.get("message"):
         line += f"  [dim]({escape(record['message'].splitlines()[0][:160])})[/]"
     return line
 
 
-def summary_table(records: Iterable[dict[str, Any]]) -> Table:
-    """Counts per status and totals; the resolved rate over every task with a result."""
+def summary_table(records: Iterable[dict[str, Any]], wall_time: float | None = None) -> Table:
+    """Counts per status and totals; the resolved rate over every task with a result.
+    "task time" adds the tasks' own times (they overlap with -j > 1); `wall_time`
+    is how long this batch command took, said apart."""
     records = list(records)
     table = Table(title="Batch summary", title_justify="left")
-    for column in ("status", "tasks", "steps", "tokens in", "cached", "tokens out", "cost", "wall time"):
+    for column in ("status", "tasks", "steps", "tokens in", "cached", "tokens out", "cost", "task time"):
         table.add_column(column, justify="left" if column == "status" else "right")
 
     def row(label: str, group: list[dict[str, Any]], style: str | None = None) -> None:
         costs = [r.get("cost") for r in group]
         known = sum(c for c in costs if c is not None)
-        cost = f"${known:.4f}" + ("+?" if None in costs and group else "")
+        cost = format_cost(known) + ("+?" if None in costs and group else "")
         table.add_row(
             label, str(len(group)), str(sum(r.get("steps") or 0 for r in group)),
             f"{sum(r.get('input_tokens') or 0 for r in group):,}",
@@ -89,5 +91,6 @@ def summary_table(records: Iterable[dict[str, Any]]) -> Table:
     row("total", records, "bold")
     resolved = sum(r.get("status") == "resolved" for r in records)
     rate = f"{resolved / len(records):.1%}" if records else "n/a"
-    table.caption = f"resolved {resolved} of {len(records)} ({rate})"
+    table.caption = f"resolved {resolved} of {len(records)} ({rate})" + (
+        f"; wall time {wall_time:.1f}s" if wall_time is not None else "")
     return table

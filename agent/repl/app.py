@@ -17,7 +17,7 @@ from prompt_toolkit.completion import Completer
 from rich.console import Console
 
 from agent.config import Settings
-from agent.exit_codes import EXIT_FAILED, EXIT_OK
+from agent.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from agent.messages import Message
 from agent.repl.commands import command_help, dispatch, is_command
 from agent.repl.completion import FileIndex, ReplCompleter

@@ -154,10 +154,11 @@ def _tokens(repl: "Repl", arg: str) -> None:
 
 
 def _cost(repl: "Repl", arg: str) -> None:
-    from agent.render_rich import format_cost, format_usage
+    from agent.render_rich import usage_and_cost
 
     agent = repl.session.agent
-    repl.say(f"{format_usage(agent.usage)} · {format_cost(agent.cost)} · {agent.steps} model requests")
+    priced = "" if agent.cost is not None else f" · not priced for {agent.client.model}"
+    repl.say(f"{usage_and_cost(agent.usage, agent.cost)}{priced} · {agent.steps} model requests")
 
 
 def _clear(repl: "Repl", arg: str) -> None:

@@ -7,10 +7,9 @@ import json
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 
 from agent.events import ToolFinished, ToolStarted
-from agent.render_rich import TerminalView, short_count, tool_subject
+from agent.render_rich import TerminalView, format_cost, short_count, tool_line
 
 if TYPE_CHECKING:
     from agent.session import Session
@@ -23,7 +22,7 @@ class ReplView(TerminalView):
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
         number = len(self.calls) + 1  # tools run one at a time
-        self.console.print(f"[cyan]•[/] [bold]{e.name}[/] {escape(tool_subject(e.name, e.arguments))} [dim]#{number}[/]")
+        self.console.print(tool_line(e.name, e.arguments, self.console.width, f"[dim]#{number}[/]"))
 
     def on_ToolFinished(self, e: ToolFinished) -> None:
         self.calls.append(e)
@@ -65,8 +64,8 @@ def toolbar_text(session: "Session") -> str:
     agent = session.agent
     used = agent.context_tokens()
     window = session.limits.context_window
-    cost = "cost ?" if agent.cost is None else f"${agent.cost:.4f}"
+    cost = format_cost(agent.cost)
     return (
         f" {agent.client.model} · step {agent.steps} · context {short_count(used)}/{short_count(window)} "
-        f"({100 * used // max(window, 1)}%) · {cost} · {session.settings.approval}"
+        f"({100 * used // max(window, 1)}%) · {cost + ' · ' if cost else ''}{session.settings.approval}"
     )

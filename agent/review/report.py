@@ -68,7 +68,12 @@ def _origin(f: Finding) -> str:
 
 
 def write_text(report: Report, out: TextIO, color: bool) -> None:
-    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=not color)
+    # On a terminal, wrap at words under the finding's text (with or without
+    # colour); into a file or pipe, one line per finding for grep and CI logs.
+    terminal = color or out.isatty()
+    # no_color None when colour is on: NO_COLOR in the environment still wins.
+    console = Console(file=out, force_terminal=color, no_color=True if not color else None, highlight=False,
+                      soft_wrap=not terminal)
     console.print(Text(f"Security review of {report.target}", style="bold"))
     if report.analysers:
         console.print(Text("analysers: " + ", ".join(report.analysers), style="dim"))
@@ -76,12 +81,17 @@ def write_text(report: Report, out: TextIO, color: bool) -> None:
         console.print()
         console.print(Text(path, style="bold underline"))
         for f in findings:
-            line = Text("  ")
-            line.append((f"Line {f.line}:" if f.line else "File:").ljust(11))
-            line.append(f"{f.severity.upper():8}", style=_STYLE.get(f.severity, ""))
-            line.append(_headline(f))
-            line.append(f"  [{f.category}; {_origin(f)}]", style="dim")
-            console.print(line)
+            where = Text("  " + (f"Line {f.line}:" if f.line else "File:").ljust(11))
+            where.append(f"{f.severity.upper():8}", style=_STYLE.get(f.severity, ""))
+            what = Text(_headline(f))
+            what.append(f"  [{f.category}; {_origin(f)}]", style="dim")
+            if terminal:
+                indent = where.cell_len
+                for i, part in enumerate(what.wrap(console, max(console.width - indent, 20), overflow="fold")):
+                    part.rstrip()
+                    console.print((where if i == 0 else Text(" " * indent)) + part)
+            else:
+                console.print(where + what)
     console.print()
     console.print(Text(report.summary(), style="bold"))
     for warning in report.warnings:
