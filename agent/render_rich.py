@@ -88,7 +88,8 @@ class TerminalView:
         self.cost = None if e.cost is None or self.cost is None else self.cost + e.cost
 
     def on_Retrying(self, e: Retrying) -> None:
-        self.console.print(f"[yellow]model request failed ({escape(e.reason)}); retry {e.attempt} in {e.delay:.1f}s[/]")
+        self._text.end()  # a stream cut mid-way: its partial text is over
+        self._say(f"model request failed ({e.reason}); retry {e.attempt} in {e.delay:.1f}s")
 
     def on_ToolStarted(self, e: ToolStarted) -> None:
         self.console.print(tool_line(e.name, e.arguments, self.console.width))
@@ -110,8 +111,11 @@ class TerminalView:
         self.console.print(f"[dim]context compacted: {e.tokens_before:,} → {e.tokens_after:,} tokens[/]")
 
     def on_Notice(self, e: Notice) -> None:
+        self._say(e.message)
+
+    def _say(self, message: str) -> None:
         # Folded here: rich's own folding leaves a blank at each line's end.
-        for part in e.message.splitlines() or [""]:
+        for part in message.splitlines() or [""]:
             for line in textwrap.wrap(part, self.console.width, break_on_hyphens=False) or [""]:
                 self.console.print(line, style="yellow", markup=False)
 

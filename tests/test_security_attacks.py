@@ -415,7 +415,7 @@ def test_17_no_apply_keeps_a_change_holding_a_secret_as_a_patch_outside_the_repo
     assert patch.is_file() and not patch.is_relative_to(repo)
     assert "secret" in result.stdout
     shown = run_cli(["runs", patch.stem, "--diff"], repo)
-    assert "Traceback" not in shown.stderr and "git apply" in shown.stdout, shown.stdout + shown.stderr
+    assert "Traceback" not in shown.stderr and "git apply" in shown.stderr, shown.stdout + shown.stderr
 
 
 # ----------------------------------------------------------------- 6: the shell and sensitive files

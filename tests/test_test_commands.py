@@ -118,26 +118,6 @@ test("adds two numbers", () => {
 """
 
 
-@_needs("node", "npm")
-def test_a_node_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path: Path) -> None:
-    project = make_repo(tmp_path / "web", {
-        "package.json": '{"name": "web", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
-        "add.js": "exports.add = (a, b) => a - b;\n",
-        "test/add.test.js": NODE_TEST,
-    })
-    server, result = _run_gate(project, {"path": "add.js", "old": "a - b", "new": "a + b"})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "tests: npm test (from package.json)" in output
-    assert len(server.model_requests) == 3  # "it's fine" did not end the run
-    gate_report = server.model_requests[1]["messages"][-1]["content"]
-    assert "npm test: exit 1" in gate_report
-    assert "Failing: adds two numbers" in gate_report
-    assert "-1 !== 5" in gate_report  # the assertion, from the output's tail
-    assert "tests pass" in output
-    assert (project / "add.js").read_text() == "exports.add = (a, b) => a + b;\n"
-
-
 GO_TEST = """\
 package calc
 
@@ -149,25 +129,6 @@ func TestAdd(t *testing.T) {
 	}
 }
 """
-
-
-@_needs("go")
-def test_a_go_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path: Path) -> None:
-    project = make_repo(tmp_path / "calc", {
-        "go.mod": "module example.com/calc\n\ngo 1.18\n",
-        "calc.go": "package calc\n\nfunc Add(a, b int) int {\n\treturn a - b\n}\n",
-        "calc_test.go": GO_TEST,
-    })
-    server, result = _run_gate(project, {"path": "calc.go", "old": "a - b", "new": "a + b"})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "tests: go test ./... (from go.mod)" in output
-    assert len(server.model_requests) == 3
-    gate_report = server.model_requests[1]["messages"][-1]["content"]
-    assert "go test ./...: exit 1" in gate_report
-    assert "Failing: TestAdd" in gate_report and "Add(2, 3) = -1, want 5" in gate_report
-    assert "tests pass" in output
-    assert "a + b" in (project / "calc.go").read_text()
 
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None or not probe_bwrap(shutil.which("bwrap") or "").config,
@@ -255,23 +216,6 @@ mod tests {
 """
 
 
-@_needs("cargo")
-def test_a_rust_projects_failing_test_goes_back_to_the_model_until_fixed(tmp_path: Path) -> None:
-    # rustup installs cargo in the home, which the sandbox hides: its toolchain is shown read-only.
-    project = make_repo(tmp_path / "calc", {
-        ".gitignore": "target/\n",
-        "Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
-        "src/lib.rs": RUST_LIB,
-    })
-    server, result = _run_gate(project, {"path": "src/lib.rs", "old": "a - b", "new": "a + b"})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "tests: cargo test (from Cargo.toml)" in output
-    gate_report = server.model_requests[1]["messages"][-1]["content"]
-    assert "cargo test: exit 101" in gate_report and "Failing: tests::adds" in gate_report
-    assert len(server.model_requests) == 3 and "tests pass" in output
-
-
 @needs_bwrap
 def test_toolchains_in_the_home_are_shown_but_not_their_credentials(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,3 +230,42 @@ def test_toolchains_in_the_home_are_shown_but_not_their_credentials(tmp_path: Pa
     result = runner.run('"$CARGO_HOME/bin/cargo-fake"; cat "$CARGO_HOME/credentials.toml"')
     assert "fake-cargo-ran" in result.output
     assert "cio-secret-token" not in result.output and "No such file" in result.output
+
+
+# (tools, files, the model's fix, the run's tests line, what the gate's report must say)
+LANGUAGES = {
+    "node": (("node", "npm"), {
+        "package.json": '{"name": "web", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+        "add.js": "exports.add = (a, b) => a - b;\n",
+        "test/add.test.js": NODE_TEST,
+    }, {"path": "add.js", "old": "a - b", "new": "a + b"}, "npm test (from package.json)",
+        ["npm test: exit 1", "Failing: adds two numbers", "-1 !== 5"]),  # the assertion, from the output's tail
+    "go": (("go",), {
+        "go.mod": "module example.com/calc\n\ngo 1.18\n",
+        "calc.go": "package calc\n\nfunc Add(a, b int) int {\n\treturn a - b\n}\n",
+        "calc_test.go": GO_TEST,
+    }, {"path": "calc.go", "old": "a - b", "new": "a + b"}, "go test ./... (from go.mod)",
+        ["go test ./...: exit 1", "Failing: TestAdd", "Add(2, 3) = -1, want 5"]),
+    # rustup installs cargo in the home, which the sandbox hides: its toolchain is shown read-only.
+    "rust": (("cargo",), {
+        ".gitignore": "target/\n",
+        "Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
+        "src/lib.rs": RUST_LIB,
+    }, {"path": "src/lib.rs", "old": "a - b", "new": "a + b"}, "cargo test (from Cargo.toml)",
+        ["cargo test: exit 101", "Failing: tests::adds"]),
+}
+
+
+@pytest.mark.parametrize("language", [pytest.param(name, marks=_needs(*case[0])) for name, case in LANGUAGES.items()])
+def test_a_failing_test_of_another_language_goes_back_to_the_model_until_fixed(tmp_path: Path, language: str) -> None:
+    _, files, fix, tests_line, reported = LANGUAGES[language]
+    project = make_repo(tmp_path / "calc", files)
+    server, result = _run_gate(project, fix)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"tests: {tests_line}" in output
+    assert len(server.model_requests) == 3  # "it's fine" did not end the run
+    gate_report = server.model_requests[1]["messages"][-1]["content"]
+    assert all(fragment in gate_report for fragment in reported), gate_report
+    assert "tests pass" in output
+    assert fix["new"] in (project / fix["path"]).read_text()
