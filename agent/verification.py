@@ -51,12 +51,11 @@ class Verification:
         if self.status is Status.CANNOT_RUN:
             return f"tests cannot run: {self.reason}"
         if self.status is Status.PASSED:
-            text = f"{self.scope} pass" if self.scope else "tests pass"
-            if self.preexisting:
-                n = len(self.preexisting)
-                verb = "predates" if n == 1 else "predate"
-                text += f" ({n} failure{'s' * (n != 1)} {verb} this run: {_ids(self.preexisting)})"
-            return text
+            if not self.preexisting:
+                return f"{self.scope} pass" if self.scope else "tests pass"
+            # Not "tests pass": the older failures may be all there is (nothing passed).
+            where = f" in {self.scope}" if self.scope else ""
+            return f"no new failures{where}; {len(self.preexisting)} failing before the run: {_ids(self.preexisting)}"
         text = "tests fail" if self.status is Status.FAILED else "tests still fail"
         if self.failing:  # runners other than pytest may name none
             text += f" ({len(self.failing)} failing: {_ids(self.failing)})"
