@@ -113,18 +113,18 @@ class TerminalView:
     def on_Notice(self, e: Notice) -> None:
         self._say(e.message)
 
-    def _say(self, message: str) -> None:
+    def _say(self, message: str, style: str = "yellow") -> None:
         # Folded here: rich's own folding leaves a blank at each line's end.
         for part in message.splitlines() or [""]:
             for line in textwrap.wrap(part, self.console.width, break_on_hyphens=False) or [""]:
-                self.console.print(line, style="yellow", markup=False)
+                self.console.print(line, style=style, markup=False)
 
     def on_TurnFinished(self, e: TurnFinished) -> None:
         self._stop_status()
         o = e.outcome
-        style = "green" if o.ok else "red"
-        self.console.print(f"[{style}]{o.reason}[/]: {escape(o.message)} · {escape(o.verification.describe())} · "
-                           f"{counted(o.steps, 'step')} · {escape(usage_and_cost(o.usage, o.cost))}")
+        line = (f"{o.reason}: {o.message} · {o.verification.describe()} · {counted(o.steps, 'step')} · "
+                f"{usage_and_cost(o.usage, o.cost)}")
+        self._say(line, "green" if o.ok else "red")
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -169,7 +169,8 @@ def first_failure(counts: dict, output: str) -> str:
     failures = counts.get("failures") or []
     if failures and isinstance(failures[0], dict):
         first = failures[0]
-        return f"{first.get('id', '')}: {first.get('message', '')}".strip(": ")
+        message = (first.get("message") or "").partition("\n")[0]  # pytest's messages go on with "where …" lines
+        return f"{first.get('id', '')}: {message}".strip(": ")
     return next((line.strip() for line in output.splitlines() if _FAILURE_LINE.search(line)), "")
 
 
