@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.python_env import PythonNotFound, discover, find_venv, python_env
 from sandbox.runner import Runner
-from tests.conftest import make_repo, run_cli
+from tests.conftest import make_repo, run_cli, skip_unless
 from tests.fake_openai import FakeOpenAI, call, text
 from tools.registry import ToolContext
 from tools.testing import run_test_command
@@ -92,7 +92,7 @@ def test_python_flag_takes_a_prefix_or_an_interpreter(tmp_path):
         discover(repo, repo, explicit=str(tmp_path / "missing"), environ=clean_environ())
 
 
-@pytest.mark.skipif(shutil.which("poetry") is None, reason="poetry is not installed (pip install poetry)")
+@skip_unless(shutil.which("poetry") is not None, "poetry is not installed (pip install poetry)")
 def test_poetry_project_uses_poetrys_environment(tmp_path):
     repo = make_repo(tmp_path / "repo", {"pyproject.toml": (
         '[tool.poetry]\nname = "demo"\nversion = "0.1.0"\ndescription = ""\nauthors = []\n'
@@ -106,7 +106,7 @@ def test_poetry_project_uses_poetrys_environment(tmp_path):
     assert env.prefix.is_relative_to(tmp_path / "poetry-envs")
 
 
-@pytest.mark.skipif(shutil.which("pipenv") is None, reason="pipenv is not installed (pip install pipenv)")
+@skip_unless(shutil.which("pipenv") is not None, "pipenv is not installed (pip install pipenv)")
 def test_pipenv_project_uses_pipenvs_environment(tmp_path):
     repo = make_repo(tmp_path / "repo", {"Pipfile": "[packages]\n\n[dev-packages]\n"})
     environ = clean_environ(WORKON_HOME=str(tmp_path / "pipenv-envs"), PIPENV_NOSPIN="1", PIPENV_YES="1",
