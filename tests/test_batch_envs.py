@@ -138,3 +138,24 @@ def test_env_setup_runs_in_the_sandbox_with_only_its_folder_writable(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert results(tmp_path / "out")["calc__gold"]["status"] == "resolved"
     assert not (repo / "written").exists()
+
+
+def test_envs_are_keyed_by_the_repository_state_and_the_commands(tmp_path: Path) -> None:
+    from agent.batch.checkout import checkout
+    from agent.batch.envs import prepare_env
+
+    repo = make_repo(tmp_path / "calc", REPO)
+    first = checkout(str(repo), None, tmp_path / "first")
+    (repo / "README").write_text("changed\n")
+    git(repo, "add", "README")
+    git(repo, "commit", "-qm", "next")
+    second = checkout(str(repo), None, tmp_path / "second")
+    task = {"repo": str(repo), "env_setup": ["true"]}
+
+    def env(source: Path, **changes: Any) -> Path:
+        built = prepare_env({**task, **changes}, source, None, "auto", lambda _: None)
+        assert (built.python / "bin" / "python").exists()
+        return built.folder
+
+    assert env(first) == env(first)
+    assert len({env(first), env(second), env(first, env_setup=["true", "true"])}) == 3

@@ -32,7 +32,7 @@ from typing import Any, Callable
 from agent.batch.checkout import checkout, locked
 from agent.batch.judge import SETUP_TIMEOUT, SetupError
 from agent.batch.paths import cache_dir
-from sandbox.git import resolve
+from sandbox.git import GitError, git_text
 from sandbox.python_env import PythonEnv, PythonNotFound, discover, python_env
 from sandbox.runner import Runner, SandboxUnavailable
 from sandbox.state import config_dir, state_dir
@@ -62,7 +62,10 @@ def prepare_env(task: dict[str, Any], source: Path, python: str | None, sandbox:
         base = discover(source, explicit=python)
     except PythonNotFound as exc:
         raise SetupError(str(exc)) from exc
-    tree = resolve(source, "HEAD^{tree}")  # the content, so plain folders copied anew share it too
+    try:  # the content, not the commit: a plain folder copied anew gets a new commit, the same tree
+        tree = git_text("rev-parse", "--verify", "HEAD^{tree}", cwd=source)
+    except GitError as exc:
+        raise SetupError(f"env_setup: cannot read the checkout's state: {exc}") from exc
     inputs = {"repo": task["repo"], "tree": tree, "env_setup": task["env_setup"], "python": str(base.prefix)}
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", task["repo"].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
