@@ -129,6 +129,8 @@ def test_env_setup_runs_in_the_sandbox_with_only_its_folder_writable(tmp_path: P
     try:
         probes = [f"! test -e {secret}",  # the home is hidden
                   f"! touch {repo}/written 2>/dev/null",  # the host is read-only
+                  # pip's CA bundle is no secret to hide (pip could not reach an index)
+                  "test -s \"$(python -c 'import pip._vendor.certifi as c; print(c.where())')\"",
                   *ENV_SETUP]
         write_tasks(tmp_path / "tasks.jsonl", [instance("calc__gold", repo, env_setup=probes)])
         with FakeOpenAI({"calc__gold": [FIX_SRC, text("Done.")]}) as server:

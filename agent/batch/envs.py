@@ -104,7 +104,9 @@ def _build(folder: Path, source: Path, base: PythonEnv, commands: list[str], san
 
 def _runner(folder: Path, python: PythonEnv, hidden: list[Path], sandbox: str) -> Runner:
     try:
-        return Runner(folder, sandbox, python=python, hide=hidden)
+        # The venv's files are no user's secrets, and pip needs its CA bundle
+        # (cacert.pem), which would otherwise be shown empty like a key file.
+        return Runner(folder, sandbox, python=python, hide=hidden, allow_secrets=(f"{VENV}/*",))
     except SandboxUnavailable as exc:
         raise SetupError(f"env_setup cannot run: {exc}") from exc
 
