@@ -161,3 +161,15 @@ def test_envs_are_keyed_by_the_repository_state_and_the_commands(tmp_path: Path)
 
     assert env(first) == env(first)
     assert len({env(first), env(second), env(first, env_setup=["true", "true"])}) == 3
+
+
+def test_without_bubblewrap_the_env_still_imports_the_working_copy(tmp_path: Path) -> None:
+    """--sandbox process (what `auto` falls back to): the build runs as plain
+    processes, and the editable install's folder maps to the working copy."""
+    repo = make_repo(tmp_path / "calc", REPO)
+    write_tasks(tmp_path / "tasks.jsonl", [instance("calc__gold", repo)])
+    with FakeOpenAI({"calc__gold": [FIX_SRC, text("Done.")]}) as server:
+        result = batch(server, tmp_path, "--sandbox", "process")
+    assert result.returncode == 0, result.stderr
+    gold = results(tmp_path / "out")["calc__gold"]
+    assert gold["verification"]["status"] == "passed" and gold["status"] == "resolved", gold
