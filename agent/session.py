@@ -96,11 +96,15 @@ class Session:
         interactive: bool = False,
         focus: str = "",
         persist: bool = True,
+        shown_at: Path | None = None,
     ) -> None:
         """`focus`: text (usually the task) whose file and identifier names the
         repo map should lean towards. `persist=False` keeps no session state
-        for `resume` (batch tasks: their result is the patch)."""
+        for `resume` (batch tasks: their result is the patch). `shown_at`:
+        where commands see the working copy when not at the user's tree (see
+        Runner.for_workspace)."""
         self.settings = settings
+        self._shown_at = shown_at
         self.persist = persist
         self.interactive = interactive
         self.cwd = cwd.resolve()
@@ -158,6 +162,7 @@ class Session:
         try:
             python = checking.result()[0]
             return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python,
+                                                   shown_at=self._shown_at,
                                                    read_only=self.settings.approval == "read-only",
                                                    allow_secrets=self.settings.allow_secrets)
         except PythonNotFound as exc:

@@ -111,19 +111,22 @@ class Runner:
         return self._layout.workdir if self._layout is not None else self.root
 
     @classmethod
-    def for_workspace(cls, workspace: "Workspace", mode: str = "auto", **options: Any) -> "Runner":
+    def for_workspace(cls, workspace: "Workspace", mode: str = "auto", *, shown_at: Path | None = None,
+                      **options: Any) -> "Runner":
         """The Runner for a working copy: the project's venv is looked up in the
         user's tree (the copy has none). That tree is hidden (the copy is shown
         at its path), and so are the agent's state and cache (other sessions'
         conversations and working copies) and the user's config (its api_key),
-        wherever XDG puts them."""
+        wherever XDG puts them. `shown_at`: the project path the environment's
+        editable installs name, when that is not the user's tree (a batch
+        environment built in a checkout of its own)."""
         if options.get("python") is None:
             options["python"] = discover(workspace.source)
         node_modules = workspace.source / "node_modules"
         if node_modules.is_dir() and not (workspace.root / "node_modules").exists():
             options.setdefault("node_modules", node_modules)
         hidden = [path for path in (workspace.source, state_dir(), cache_dir(), config_dir()) if path.is_dir()]
-        return cls(workspace.root, mode, hide=hidden, project=workspace.source, **options)
+        return cls(workspace.root, mode, hide=hidden, project=shown_at or workspace.source, **options)
 
     def _choose_bwrap(self) -> None:
         path = shutil.which("bwrap")

@@ -57,14 +57,16 @@ def test_task_file_formats_and_swebench_fields(tmp_path: Path) -> None:
     swe = {"instance_id": "astropy__astropy-1", "repo": "astropy/astropy", "base_commit": "abc",
            "problem_statement": "broken", "FAIL_TO_PASS": '["t.py::a"]', "PASS_TO_PASS": [], "test_patch": "p"}
     lines = [
-        {"id": "local", "task": "do it", "repo": "repos/a", "setup": "pip install -e .", "max_steps": 3},
+        {"id": "local", "task": "do it", "repo": "repos/a", "setup": "make", "max_steps": 3,
+         "env_setup": ["pip install -e .", "pip install pytest"]},
         {"id": 7, "task": "url", "repo": "file:///srv/x.git", "model": "m", "test_cmd": "make test"},
         swe,
     ]
     (tmp_path / "tasks.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
     local, url, instance = load_tasks(tmp_path / "tasks.jsonl")
     assert local["repo"] == str((tmp_path / "repos" / "a").resolve())  # relative to the task file
-    assert local["setup"] == ["pip install -e ."] and local["max_steps"] == 3
+    assert local["setup"] == ["make"] and local["max_steps"] == 3
+    assert local["env_setup"] == ["pip install -e .", "pip install pytest"] and url["env_setup"] == []
     assert (url["id"], url["repo"], url["model"], url["test_cmd"]) == ("7", "file:///srv/x.git", "m", "make test")
     assert instance["id"] == "astropy__astropy-1" and instance["task"] == "broken"
     assert instance["repo"] == "https://github.com/astropy/astropy.git"
@@ -82,6 +84,7 @@ def test_task_file_formats_and_swebench_fields(tmp_path: Path) -> None:
     ('{"id": "a", "repo": "r"}\n', "has no 'task'"),
     ('{"id": "a", "task": "x", "repo": "r", "FAIL_TO_PASS": "[oops"}\n', "FAIL_TO_PASS"),
     ('{"id": "a", "task": "x", "repo": "r", "max_steps": 0}\n', "max_steps"),
+    ('{"id": "a", "task": "x", "repo": "r", "env_setup": {"pip": "x"}}\n', "'env_setup' must be a command"),
     ('not json\n', "line 1: not valid JSON"),
 ])
 def test_task_file_errors_say_where(tmp_path: Path, content: str, message: str) -> None:

@@ -87,7 +87,7 @@ def _cached(url: str, base_commit: str | None) -> Path:
     """The bare cache of `url`, holding `base_commit` (fetched if missing)."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
     cache = cache_dir() / "repos" / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
-    with _locked(cache.with_suffix(".lock")):
+    with locked(cache.with_suffix(".lock")):
         try:
             if not cache.is_dir():
                 git("clone", "--quiet", "--bare", "--", url, str(cache), cwd=cache.parent)
@@ -106,8 +106,9 @@ def _cached(url: str, base_commit: str | None) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Workers cloning the same URL take turns (an flock, released if a worker dies)."""
+def locked(path: Path) -> Iterator[None]:
+    """Workers cloning the same URL (or building the same environment) take
+    turns: an flock, released if a worker dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -47,15 +47,17 @@ class SetupError(Exception):
 
 
 def judge(task: dict[str, Any], patch: str, dest: Path, *, sandbox: str = "auto",
-          python: str | None = None) -> dict[str, Any]:
+          python: str | None = None, shown_at: Path | None = None) -> dict[str, Any]:
     """The verdict on `patch` for a judged task: {"resolved", "fail_to_pass_failed",
     "pass_to_pass_failed", "not_run", "tests" (id -> list, outcome, message),
     "reason"} plus, when tests ran, "command", "exit_code" and "output_tail",
-    or a "note" saying why nothing was run."""
+    or a "note" saying why nothing was run. `shown_at`: where the tests see
+    the checkout (an env_setup environment's path, see envs.py)."""
     if not patch.strip():
         return _verdict(task, None, note=NO_CHANGES)
     root = checkout(task["repo"], task["base_commit"], dest)
-    runner = Runner(root, mode=sandbox, python=discover(root, explicit=python_prefix(python)) if python else None)
+    runner = Runner(root, mode=sandbox, python=discover(root, explicit=python_prefix(python)) if python else None,
+                    project=shown_at)
     run_setup(runner, task["setup"])
     try:
         _apply(root, patch)

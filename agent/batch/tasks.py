@@ -77,7 +77,7 @@ def _parse_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
 
 def normalise(raw: Any, base_dir: Path, where: str) -> dict[str, Any]:
     """One task as a plain dict with every key present:
-    id, task, repo, base_commit, test_cmd, setup (list), max_steps, model,
+    id, task, repo, base_commit, test_cmd, setup and env_setup (lists), max_steps, model,
     fail_to_pass, pass_to_pass (lists), test_patch, python (absolute)."""
     if not isinstance(raw, dict):
         raise TaskFileError(f"{where}: a task must be an object, not {type(raw).__name__}")
@@ -100,7 +100,8 @@ def normalise(raw: Any, base_dir: Path, where: str) -> dict[str, Any]:
         "repo": resolve_repo(repo.strip(), base_dir),
         "base_commit": _optional_str(raw, "base_commit", where),
         "test_cmd": _optional_str(raw, "test_cmd", where),
-        "setup": _commands(raw.get("setup"), where),
+        "setup": _commands(raw, "setup", where),
+        "env_setup": _commands(raw, "env_setup", where),
         "max_steps": max_steps,
         "model": _optional_str(raw, "model", where),
         "fail_to_pass": _test_list(raw.get("FAIL_TO_PASS"), "FAIL_TO_PASS", where),
@@ -157,14 +158,15 @@ def _optional_str(raw: dict[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def _commands(value: Any, where: str) -> list[str]:
+def _commands(raw: dict[str, Any], key: str, where: str) -> list[str]:
+    value = raw.get(key)
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise TaskFileError(f"{where}: 'setup' must be a command or a list of commands")
+    raise TaskFileError(f"{where}: '{key}' must be a command or a list of commands")
 
 
 def _test_list(value: Any, key: str, where: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 `run_task` is top level and takes and returns plain dicts, so a process pool
 or Ray can ship it anywhere codex-agent is installed. It checks the
-repository out into a scratch folder, runs the setup commands and the agent
+repository out into a scratch folder, prepares the task's environment
+(`env_setup`, see envs.py), runs the setup commands and the agent
 in a Session (the result stays a diff: nothing is applied anywhere), judges
 SWE-bench-style tasks in a fresh checkout, and hands back the status, the
 counts, the patch and the trajectory; the caller writes the files.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.batch.checkout import CheckoutError, checkout
+from agent.batch.envs import prepare_env
 from agent.batch.judge import JudgeError, SetupError, judge, python_prefix, run_setup
 from agent.batch.paths import cache_dir
 from agent.batch.ratelimit import Limiter, ThrottledClient, pause_on_rate_limit
@@ -115,11 +117,16 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
         python_prefix(config.python)  # a wrong environment is found before the model is paid
     report("checking out")
     source = checkout(task["repo"], task["base_commit"], work / "repo")
+    env = prepare_env(task, source, config.python, config.sandbox, report) if task["env_setup"] else None
+    if env is not None:
+        config.python = str(env.python)
     client = task_client(config, limiter, report)
     run_id = f"{RUN_PREFIX}{re.sub(r'[^A-Za-z0-9_-]', '_', safe_name(task['id']))}-{secrets.token_hex(3)}"
     session = Session(config, source, [_listener(report)], client=client, run_id=run_id, focus=task["task"],
-                      persist=False)
+                      persist=False, shown_at=env.folder if env else None)
     try:
+        if env is not None:
+            session.bus(Notice(f"environment {'built' if env.built else 'reused'}: {env.python}"))
         if task["setup"]:
             report("setup")
             run_setup(session.runner, task["setup"])
@@ -133,7 +140,8 @@ def _run(task: dict[str, Any], settings: dict[str, Any], work: Path, limiter: Li
     verdict = None
     if is_judged(task) and outcome.reason in ("done", "budget", "stuck"):
         report("judging")
-        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox, python=config.python)
+        verdict = judge(task, patch, work / "judge", sandbox=config.sandbox, python=config.python,
+                        shown_at=env.folder if env else None)
     status = status_of(outcome.reason, outcome.tests_ok, verdict)
     return {
         "status": status,
