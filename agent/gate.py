@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from agent.events import Event, Notice, TestsRan
-from agent.repomap.project import is_test_file
 from agent.verification import NO_TESTS, READ_ONLY, Status, Verification
 from sandbox.git import GitError, git, git_text, snapshot_tree, staged_index
 from tools.registry import ToolContext, ToolResult
 from tools.search import walk_files
+from tools.test_command import is_pytest_file
 from tools.testing import is_pytest, run_test_command
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class Gate:
         root = self.ctx.root
         previous = self._last.check.verification.failing if self._last else ()
         ids = [i for i in previous if (root / i.split("::")[0]).is_file()]
-        tests = [f for f in walk_files(root) if f.endswith(".py") and is_test_file(f)]
+        tests = [f for f in walk_files(root) if is_pytest_file(f)]
         related = _related_tests(root, [c.path for c in self.workspace.changed_files()], tests)
         failed_files = {i.split("::")[0] for i in ids}
         if len(failed_files | set(related)) * 2 > len(tests):  # most of the suite: run it whole at once

@@ -37,7 +37,10 @@ def last_message(request: dict) -> str:
 
 def test_related_tests_run_first_and_the_whole_suite_after(tmp_path: Path) -> None:
     others = {f"tests/test_{name}.py": f"def test_{name}():\n    assert True\n" for name in "abc"}
-    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_OK, "tests/test_calc.py": CALC_TEST, **others})
+    # Imports calc but is no test (pytest would not collect it): naming it to pytest would import it.
+    fixture_app = {"tests/apps/calc_app.py": "import calc\n\nraise RuntimeError('a fixture app, not a test')\n"}
+    repo = make_repo(tmp_path / "proj", {"calc.py": CALC_OK, "tests/test_calc.py": CALC_TEST, **others,
+                                         **fixture_app})
     script = [call("write_file", {"path": "calc.py", "content": "def add(a, b):\n    return a * b\n"}),
               text("Done."), call("edit_file", {"path": "calc.py", "old": "a * b", "new": "a + b"}), text("Done.")]
     with FakeOpenAI(script) as server:

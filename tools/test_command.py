@@ -23,7 +23,7 @@ DEFAULT_PYTEST = "python -m pytest"
 
 _PYTEST_CONFIG = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]", "setup.cfg": "[tool:pytest]",
                   "tox.ini": "[pytest]"}
-_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")  # pytest's default python_files
 # Lock file -> the package manager that made it; npm without one.
 _LOCK_FILES = {"pnpm-lock.yaml": "pnpm test", "yarn.lock": "yarn test", "bun.lock": "bun run test",
                "bun.lockb": "bun run test", "package-lock.json": "npm test"}
@@ -41,6 +41,12 @@ class TestCommand:
 
     def __str__(self) -> str:
         return f"{self.command} (from {self.source})"
+
+
+def is_pytest_file(path: str) -> bool:
+    """A file pytest collects by default: any other file under tests/ (a
+    fixture app, a helper) is not a test, and naming it to pytest imports it."""
+    return bool(_TEST_FILE.search(path))
 
 
 def detect_test_commands(root: Path) -> list[TestCommand]:
@@ -67,7 +73,7 @@ def _pytest(root: Path) -> TestCommand | None:
             return TestCommand(DEFAULT_PYTEST, f"pytest configuration in {name}")
     if (root / "conftest.py").is_file():
         return TestCommand(DEFAULT_PYTEST, "conftest.py")
-    if any(_TEST_FILE.search(f) for f in walk_files(root)):
+    if any(map(is_pytest_file, walk_files(root))):
         return TestCommand(DEFAULT_PYTEST, "Python tests")
     return None
 
