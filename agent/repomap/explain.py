@@ -33,6 +33,8 @@ def explain_file(root: Path, path: str, tokens: int, task: str = "") -> str:
     with SummaryStore(root) as store:
         store.content_keys(files)
         build = make_map(root, files, store, tokens, task=task)
+    if path not in build.file_ranks:
+        return f"{path}: not in the map: vendored code, stubs or test data (a task naming the file brings it in)."
     return "\n".join(_lines(build, path))
 
 

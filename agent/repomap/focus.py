@@ -70,8 +70,10 @@ def resolve_focus(
     by_stem: dict[str, list[str]] = {}
     by_folder: dict[str, list[str]] = {}
     for p in paths:
-        stem = posixpath.basename(p).rsplit(".", 1)[0]
-        by_stem.setdefault(stem.lower(), []).append(p)
+        stem = posixpath.basename(p).rsplit(".", 1)[0].lower()
+        by_stem.setdefault(stem, []).append(p)
+        if stem.strip("_") != stem:  # `_client.py`, `__version__.py`: private modules named by their word
+            by_stem.setdefault(stem.strip("_"), []).append(p)
         folder = posixpath.dirname(p)
         while folder:
             by_folder.setdefault(folder, []).append(p)
@@ -102,7 +104,8 @@ def resolve_focus(
         words.extend(plain + [f"{a}_{b}" for a, b in zip(plain, plain[1:])])
     for word in dict.fromkeys(w for w in words if w.lower() not in _STOP_WORDS):
         lower = word.lower()
-        stems = by_stem.get(lower, [])
+        # "clients" names _client.py, "filters" filters.py: the plural is tried second.
+        stems = by_stem.get(lower) or (by_stem.get(lower[:-1], []) if lower.endswith("s") and len(lower) > 4 else [])
         if 0 < len(stems) <= MAX_WORD_FILES:
             focus.add(stems, WORD_SHARE, f"its name matches the task's word '{word}'")
             tested = by_stem.get(lower.removeprefix("test_"), []) if lower.startswith("test_") else []
@@ -123,6 +126,21 @@ def resolve_focus(
         if 0 < len(containing) <= MAX_WORD_FILES:
             focus.add(sorted(containing), WORD_SHARE / 2, f"defines a name containing the task's word '{word}'")
     return focus
+
+
+def named_files(paths: Iterable[str], focus_files: Sequence[str] = (), task: str = "") -> set[str]:
+    """The files that `focus_files` and the paths in `task` name."""
+    items = [*focus_files, *(focus_from_text(task)[0] if task else [])]
+    if not items:
+        return set()
+    known = set(paths)
+    by_folder: dict[str, list[str]] = {}
+    for p in known:
+        folder = posixpath.dirname(p)
+        while folder:
+            by_folder.setdefault(folder, []).append(p)
+            folder = posixpath.dirname(folder)
+    return {f for item in items for f in _path_matches(item.strip("/").removeprefix("./"), known, by_folder)}
 
 
 def _path_matches(item: str, known: set[str], by_folder: dict[str, list[str]]) -> list[str]:

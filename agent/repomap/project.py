@@ -31,6 +31,11 @@ _TEST_NAME = re.compile(
     r"(^test_.*\.py$|_test\.py$|_test\.go$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.java$|_test\.rs$)"
 )
 _TEST_DIRS = {"tests", "test", "__tests__", "spec", "testing"}
+# Folders of code that is not the project's own: vendored libraries, stub
+# collections (mypy's typeshed: 760 stubs of the standard library whose
+# `Any` and `TypeVar` every file uses), data the tests read.
+_FOREIGN_DIRS = {"typeshed", "vendor", "_vendor", "vendored", "third_party", "thirdparty", "extern",
+                 "test-data", "testdata"}
 
 
 @dataclass
@@ -46,6 +51,12 @@ def is_test_file(path: str) -> bool:
     return bool(_TEST_NAME.search(parts[-1])) or (
         any(p in _TEST_DIRS for p in parts[:-1]) and parts[-1] != "conftest.py" and parts[-1] != "__init__.py"
     )
+
+
+def is_foreign(path: str) -> bool:
+    """Code the project carries but does not write: the map leaves it out
+    unless the task names the file."""
+    return any(p in _FOREIGN_DIRS for p in path.split("/")[:-1])
 
 
 def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary]) -> ProjectFacts:

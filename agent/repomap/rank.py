@@ -127,15 +127,20 @@ def rank_files_and_defs(
         if f in skip_defs_of and f not in direct:  # a test file the task names shows its tests
             continue
         scored = []
+        received_at: dict[int, float] = {}  # depth -> what the latest definition there received
         for j, d in enumerate(summaries[f].defs):
-            if is_short(d.name) and d.name not in focus.idents:
-                continue
             link = links.get(d.name)
             received = 0.0
             if link is not None:
                 received = link[1] * (inflow.get(d.name, 0.0) - own.get((i, d.name), 0.0))
-            if d.name.startswith("_") and d.name not in _SIGNIFICANT_DUNDERS:
+            if d.name in _SIGNIFICANT_DUNDERS and d.depth:
+                # Nobody names `__init__`: it is used as much as its class is.
+                received = max(received, received_at.get(d.depth - 1, 0.0))
+            elif d.name.startswith("_"):
                 received *= 0.1  # private helpers and __repr__-style methods: last
+            received_at[d.depth] = received
+            if is_short(d.name) and d.name not in focus.idents:
+                continue
             # Named by the task first, then those holding one of its words.
             order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
             scored.append((order, -received, j))
