@@ -22,6 +22,7 @@ CONFIG_NAMES = (
     ".pre-commit-config.yaml", ".env.example", "vite.config.*", "webpack.config.*", "jest.config.*",
     "vitest.config.*", "babel.config.*", ".eslintrc*", "eslint.config.*", "alembic.ini", "manage.py",
 )
+MAX_NAMED_MODULES = 3  # modules a test file's name may point at (test_utils.py and five utils.py: none)
 CONFIG_MAX_DEPTH = 2  # folders deep; deeper ones belong to vendored or example code
 _CONFIG_NAME = re.compile("|".join(fnmatch.translate(n) for n in CONFIG_NAMES))
 _CI_CONFIG = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$|^\.gitlab-ci\.yml$")
@@ -53,6 +54,12 @@ def is_test_file(path: str) -> bool:
     )
 
 
+def _tested_stem(test: str) -> str:
+    """`test_blueprints.py`, `blueprints_test.py` -> `blueprints`."""
+    stem = posixpath.basename(test).rsplit(".", 1)[0]
+    return stem.removeprefix("test_").removesuffix("_test")
+
+
 def is_foreign(path: str) -> bool:
     """Code the project carries but does not write: the map leaves it out
     unless the task names the file."""
@@ -74,9 +81,17 @@ def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary
         e for e in _code_entry_points(summaries)
         if not (e.endswith(" (main)") and f" → {e.removesuffix(' (main)')}:" in targets)
     ]
+    by_stem: dict[str, list[str]] = {}
+    for path in summaries:
+        if not is_test_file(path):
+            by_stem.setdefault(posixpath.basename(path).rsplit(".", 1)[0].strip("_"), []).append(path)
     for path in summaries:
         if is_test_file(path):
             targets = {t for t in facts.imports[path] if not is_test_file(t) and not t.endswith("conftest.py")}
+            # tests/test_blueprints.py tests blueprints.py even when it imports only the package.
+            named = by_stem.get(_tested_stem(path), [])
+            if len(named) <= MAX_NAMED_MODULES:
+                targets.update(named)
             if path.endswith("_test.go"):  # Go tests live in the package they test
                 folder = posixpath.dirname(path)
                 targets |= {f for f in resolver.go_dirs.get(folder, ()) if not f.endswith("_test.go")}
