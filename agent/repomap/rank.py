@@ -22,6 +22,7 @@ MAX_DEFINERS = 20  # a name defined in more files than this says nothing about w
 IMPORT_WEIGHT = 1.0
 FOCUS_BOOST = 10.0
 NAME_SHARE = 0.6  # a file's name alone, against its best definition
+SIZE_FLOOR = 0.05  # the use a definition nobody names counts as, against the file's most used one
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
@@ -127,6 +128,7 @@ def rank_files_and_defs(
         if f in skip_defs_of and f not in direct:  # a test file the task names shows its tests
             continue
         scored = []
+        summary = summaries[f]
         received_at: dict[int, float] = {}  # depth -> what the latest definition there received
         for j, d in enumerate(summaries[f].defs):
             link = links.get(d.name)
@@ -143,8 +145,12 @@ def rank_files_and_defs(
                 continue
             # Named by the task first, then those holding one of its words.
             order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
-            scored.append((order, -received, j))
-        scored.sort()
+            scored.append((order, received, j))
+        most = max((r for _, r, _ in scored), default=0.0) or 1.0
+        # Within a kind, by use, and by size: a change is a few lines
+        # somewhere in the file, most likely inside its long definitions
+        # (a compiler's visit_* methods, used by nobody by name, differ by that only).
+        scored.sort(key=lambda t: (t[0], -(t[1] / most + SIZE_FLOOR) * math.sqrt(summary.own_lines(t[2])), t[2]))
         ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, _, j) in enumerate(scored))
     ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
     return dict(zip(files, ranks)), ranked
