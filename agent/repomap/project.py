@@ -9,6 +9,7 @@ import json
 import posixpath
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,10 +55,20 @@ def is_test_file(path: str) -> bool:
     )
 
 
-def _tested_stem(test: str) -> str:
-    """`test_blueprints.py`, `blueprints_test.py` -> `blueprints`."""
-    stem = posixpath.basename(test).rsplit(".", 1)[0]
-    return stem.removeprefix("test_").removesuffix("_test")
+def named_subjects(paths: Iterable[str], tests: set[str]) -> dict[str, list[str]]:
+    """Per test file, the modules its name names: `test_blueprints.py` and
+    `blueprints_test.py` -> every `blueprints.py` (or `_blueprints.py`), when few."""
+    by_stem: dict[str, list[str]] = {}
+    for path in paths:
+        if path not in tests:
+            by_stem.setdefault(posixpath.basename(path).rsplit(".", 1)[0].strip("_"), []).append(path)
+    found = {}
+    for test in tests:
+        stem = posixpath.basename(test).rsplit(".", 1)[0].removeprefix("test_").removesuffix("_test")
+        named = by_stem.get(stem, [])
+        if 0 < len(named) <= MAX_NAMED_MODULES:
+            found[test] = named
+    return found
 
 
 def is_foreign(path: str) -> bool:
@@ -81,17 +92,12 @@ def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary
         e for e in _code_entry_points(summaries)
         if not (e.endswith(" (main)") and f" → {e.removesuffix(' (main)')}:" in targets)
     ]
-    by_stem: dict[str, list[str]] = {}
-    for path in summaries:
-        if not is_test_file(path):
-            by_stem.setdefault(posixpath.basename(path).rsplit(".", 1)[0].strip("_"), []).append(path)
+    # tests/test_blueprints.py tests blueprints.py even when it imports only the package.
+    subjects = named_subjects(summaries, {f for f in summaries if is_test_file(f)})
     for path in summaries:
         if is_test_file(path):
             targets = {t for t in facts.imports[path] if not is_test_file(t) and not t.endswith("conftest.py")}
-            # tests/test_blueprints.py tests blueprints.py even when it imports only the package.
-            named = by_stem.get(_tested_stem(path), [])
-            if len(named) <= MAX_NAMED_MODULES:
-                targets.update(named)
+            targets.update(subjects.get(path, ()))
             if path.endswith("_test.go"):  # Go tests live in the package they test
                 folder = posixpath.dirname(path)
                 targets |= {f for f in resolver.go_dirs.get(folder, ()) if not f.endswith("_test.go")}
