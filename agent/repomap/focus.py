@@ -39,6 +39,11 @@ class Focus:
         """The files the task points at by name, not as one of a folder or a crowd."""
         return {f for f, weight in self.weights.items() if weight >= DIRECT}
 
+    def named(self) -> set[str]:
+        """The files the task names (their path, base name or a name only they
+        define), not merely holding one of its words inside a definition's name."""
+        return {f for f, weight in self.weights.items() if weight >= WORD_SHARE}
+
     def add(self, files: Sequence[str], share: float, reason: str) -> None:
         # An item's pull is split among the files it names: a name defined in
         # 17 files pulls each of them a seventeenth as hard.

@@ -127,12 +127,13 @@ def rank_files_and_defs(
     # file's rank / (k + 1) ** DEF_DECAY, so a central file shows its best definitions
     # before a lesser file shows any, and its tail gives way to other files.
     ranked: list[RankedDef] = []
+    named = focus.named()
     subjects = {t: [index[m] for m in named] for t, named in named_subjects(files, skip_defs_of).items()}
     for i, f in enumerate(files):
         ranked.append((ranks[i] * NAME_SHARE, f, -1))
         # A test file the task names shows its tests; any other only those
         # holding a word of the task, placed as high as the module it is named after.
-        only_task_words = f in skip_defs_of and f not in direct
+        only_task_words = f in skip_defs_of and f not in named
         if only_task_words and not (focus.words or focus.idents):
             continue
         base = max([ranks[i]] + [ranks[m] for m in subjects.get(f, ())]) if only_task_words else ranks[i]
