@@ -327,4 +327,4 @@ def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
     files = {"pkg/api.py": f"def request_everything({params}) -> None:\n    pass\n"}
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     line = next(line for line in text.splitlines() if "def request_everything(" in line)
-    assert line.endswith("…") and len(line.strip()) == 96
+    assert line.endswith("…") and len(line.strip()) == 64

@@ -24,7 +24,7 @@ MAX_TESTS = 2  # test files named per shown module
 # Characters of a signature shown: the name and first parameters say what a
 # definition is; the tail of a long parameter list would cost the lines of
 # two more definitions.
-MAX_SHOWN_SIGNATURE = 96
+MAX_SHOWN_SIGNATURE = 64
 
 
 def render_map(
