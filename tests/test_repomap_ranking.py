@@ -328,3 +328,13 @@ def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     line = next(line for line in text.splitlines() if "def request_everything(" in line)
     assert line.endswith("…") and len(line.strip()) == 64
+
+
+def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_definitions(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/xmlreport.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
+    files["pkg/xmlreport.py"] += "def add_junit_options(parser):\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=300, task="Register junit_family with a Literal type, xmlreport")
+    assert _headings(text)[0] == "pkg/xmlreport.py"
+    assert "def add_junit_options(parser)" in text

@@ -122,8 +122,7 @@ def resolve_focus(
         if len(definers.get(word, ())) == 1 and word not in focus.idents:
             focus.add(definers[word], WORD_SHARE, f"the only file defining `{word}`, a word of the task")
             focus.idents.add(word)
-        if len(word) >= MIN_PART and "_" not in word:
-            focus.words.add(lower)
+        focus.words.update(_parts(word))
     # A word that is part of the names of a few files' definitions
     # ("netrc" in get_netrc_auth) points at those files, more weakly.
     for word in sorted(focus.words):
@@ -131,6 +130,21 @@ def resolve_focus(
         if 0 < len(containing) <= MAX_WORD_FILES:
             focus.add(sorted(containing), WORD_SHARE / 2, f"defines a name containing the task's word '{word}'")
     return focus
+
+
+def _parts(word: str) -> list[str]:
+    """The pieces of a word to look for inside definitions' names: the word,
+    or the parts of a compound one the repository does not define
+    (`junit_family` -> junit, family), singular (`namespaces` -> namespace)."""
+    pieces = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", word) if "_" in word or not word.islower() else [word]
+    found = []
+    for piece in pieces:
+        piece = piece.lower()
+        if len(piece) > MIN_PART and piece.endswith("s") and not piece.endswith("ss"):
+            piece = piece[:-1]
+        if len(piece) >= MIN_PART and piece not in _STOP_WORDS:
+            found.append(piece)
+    return found
 
 
 def named_files(paths: Iterable[str], focus_files: Sequence[str] = (), task: str = "") -> set[str]:
