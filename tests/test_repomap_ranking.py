@@ -332,8 +332,8 @@ def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
 
 def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_definitions(tmp_path: Path) -> None:
     files = _filler(30)
-    files["pkg/xmlreport.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
-    files["pkg/xmlreport.py"] += "def add_junit_options(parser):\n    pass\n"
+    helpers = [f"def helper_number_{i}():\n    pass\n" for i in range(80)]
+    files["pkg/xmlreport.py"] = "".join(helpers[:40] + ["def add_junit_options(parser):\n    pass\n"] + helpers[40:])
     repo = make_repo(tmp_path / "r", files)
     text = build_repo_map(repo, tokens=300, task="Register junit_family with a Literal type, xmlreport")
     assert _headings(text)[0] == "pkg/xmlreport.py"
