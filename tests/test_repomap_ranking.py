@@ -275,13 +275,13 @@ def _ranked_names(files: dict[str, str], path: str, task: str = "") -> list[str]
 
 def test_init_ranks_with_its_class(tmp_path: Path) -> None:
     files = {"pkg/widget.py": (
-        "class Widget:\n    def __init__(self):\n        self.size = 1\n"
-        "    def reshape_everything(self):\n" + "        pass\n" * 30
+        "class Widget:\n    def reshape_everything(self):\n" + "        pass\n" * 30
+        + "    def __init__(self):\n        self.size = 1\n"
     )}
     for i in range(5):
         files[f"pkg/user{i}.py"] = "def use_it():\n    return Widget()\n"
     order = _ranked_names(files, "pkg/widget.py")
-    # Nobody names __init__ or reshape_everything; the longer method used to go first.
+    # Nobody names __init__ or reshape_everything, the longer and earlier one.
     assert order.index("__init__") < order.index("reshape_everything")
 
 
