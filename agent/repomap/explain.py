@@ -68,7 +68,7 @@ def _lines(build: MapBuild, path: str) -> list[str]:
     elif named:
         lines.append(f"In the map by name only, under 'Other files': {budget}.")
     elif is_test_file(path):
-        lines.append(f"Not in the map: a test file (its definitions are never shown, its name only if ranked high enough); {budget}.")
+        lines.append(f"Not in the map: a test file (only its tests holding a word of the task are shown, its name only if ranked high enough); {budget}.")
     else:
         first = entries[0][0] + 1 if entries else None
         where = f"its best entry is number {first}" if first else "it has no entry"

@@ -1,8 +1,8 @@
 """The map as text, cut to a token budget.
 
 A short header (entry points, configuration files) comes first, then the
-definitions best first, grouped under their files, each with the tests that
-import it, then the names of the remaining files. How many ranked entries fit is found by binary
+definitions best first, grouped under their files, each with its tests (those
+importing it or named after it), then the names of the remaining files. How many ranked entries fit is found by binary
 search on the token count of the rendered text. A text of no more bytes than
 the budget has tokens to spare (a token is at least a byte): small
 repositories never load the tokenizer.
