@@ -338,3 +338,11 @@ def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_defini
     text = build_repo_map(repo, tokens=300, task="Register junit_family with a Literal type, xmlreport")
     assert _headings(text)[0] == "pkg/xmlreport.py"
     assert "def add_junit_options(parser)" in text
+
+
+def test_the_word_docs_names_the_documentation_folder(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["docs/conf.py"] = "project = 'pkg'\n\ndef setup(app):\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    assert _headings(build_repo_map(repo, tokens=300, task="add gettext config"))[0] != "docs/conf.py"
+    assert _headings(build_repo_map(repo, tokens=300, task="add gettext config for docs"))[0] == "docs/conf.py"

@@ -177,7 +177,8 @@ def _path_matches(item: str, known: set[str], by_folder: dict[str, list[str]]) -
     return sorted({p for f in folders for p in by_folder[f]})
 
 
-# Words of commit messages and tasks that name no module.
+# Words of commit messages and tasks that name no module. (Not "docs":
+# it names the folder of the documentation's conf.py.)
 _STOP_WORDS = frozenset(
     """
     the and for with from into onto that this these those when then than not but are was were has have had
@@ -185,7 +186,7 @@ _STOP_WORDS = frozenset(
     adding fix fixed fixes fixing remove removed removes removing update updated updates updating make makes
     made change changed changes allow allows allowed support supports supported handle handles new old more
     less also only all any some each every other its their there here which what why how now just like
-    test tests testing docs doc documentation typo typos issue issues bug bugs error errors code file files
+    test tests testing documentation typo typos issue issues bug bugs error errors code file files
     function functions method methods class classes value values case cases type types name names set get
     run call return returns instead about after before without within where while need needs needed work
     works working correct correctly properly always never same different default via see per one two first
