@@ -346,3 +346,15 @@ def test_the_word_docs_names_the_documentation_folder(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", files)
     assert _headings(build_repo_map(repo, tokens=300, task="add gettext config"))[0] != "docs/conf.py"
     assert _headings(build_repo_map(repo, tokens=300, task="add gettext config for docs"))[0] == "docs/conf.py"
+
+
+def test_the_methods_of_a_two_character_class_get_no_line(tmp_path: Path) -> None:
+    files = {
+        "pkg/ops.py": "class Op:\n    def emit_register(self):\n        pass\n\nclass LoadOp(Op):\n    def emit_load(self):\n        pass\n",
+        "pkg/use.py": "from pkg.ops import LoadOp\n\ndef build_it(x):\n    x.emit_register()\n    return LoadOp().emit_load()\n",
+    }
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=1000)
+    assert "def emit_load(self)" in text
+    assert "class Op" not in text and "emit_register" not in text  # it would need its class's line
+    assert "class Op" in build_repo_map(repo, tokens=1000, task="`Op` emits registers twice")

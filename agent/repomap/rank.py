@@ -140,6 +140,7 @@ def rank_files_and_defs(
         scored = []
         summary = summaries[f]
         received_at: dict[int, float] = {}  # depth -> what the latest definition there received
+        hidden_at: dict[int, bool] = {}  # depth -> the latest definition there gets no line
         for j, d in enumerate(summaries[f].defs):
             link = links.get(d.name)
             received = 0.0
@@ -151,7 +152,9 @@ def rank_files_and_defs(
             elif d.name.startswith("_"):
                 received *= 0.1  # private helpers and __repr__-style methods: last
             received_at[d.depth] = received
-            if is_short(d.name) and d.name not in focus.idents:
+            # A method of `class Op` would bring its 2-character class line along.
+            hidden_at[d.depth] = (is_short(d.name) and d.name not in focus.idents) or hidden_at.get(d.depth - 1, False)
+            if hidden_at[d.depth]:
                 continue
             # Named by the task first, then those holding one of its words.
             order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
