@@ -14,6 +14,10 @@ focused by the message, and compared with what the commit changed:
     warm s        a second map of the same tree and task (median), in-process
 
     python bench/bench_recall.py CLONE [CLONE ...] [--commits 40] [--tokens 2048] [--code DIR]
+    python bench/bench_recall.py --corpus bench/recall_corpus.txt --clones DIR
+
+--corpus names repositories (bench/recall_corpus.txt is the benchmark's own:
+not the four the targets are measured on); each is looked for as DIR/<name>.
 
 --code runs another checkout of codex-agent (e.g. main, for before figures).
 Never needed by the tests: it wants real clones (any git clone of a Python project).
@@ -122,7 +126,7 @@ def sections(text: str) -> dict[str, str]:
 _SHORT_DEF = re.compile(r"^\s+(?:async def|def|class) (\w{1,2})\b", re.M)
 
 
-def measure(clone: Path, cases: list[Case], tokens: int) -> dict[str, float]:
+def measure(clone: Path, cases: list[Case], tokens: int, misses: list[str] | None = None) -> dict[str, float]:
     import inspect
 
     from agent.repomap import build_repo_map, focus_from_text
@@ -148,18 +152,28 @@ def measure(clone: Path, cases: list[Case], tokens: int) -> dict[str, float]:
             shorts += len(_SHORT_DEF.findall(text))
             for path, names in case.changed.items():
                 files_total += 1
-                files_in += bool(re.search(rf"(?<![\w/.]){re.escape(path)}(?![\w/])", text))
+                named = bool(re.search(rf"(?<![\w/.]){re.escape(path)}(?![\w/])", text))
+                files_in += named
                 body = shown.get(path)
                 files_defs += body is not None
+                missed = []
                 for name in names:
                     defs_total += 1
-                    defs_shown += body is not None and bool(re.search(rf"(?:def|class) {re.escape(name)}\b", body))
+                    hit = body is not None and bool(re.search(rf"(?:def|class) {re.escape(name)}\b", body))
+                    defs_shown += hit
+                    missed += [] if hit else [name]
+                if misses is not None and (not named or missed):
+                    state = "defs" if body is not None else "named" if named else "absent"
+                    misses.append(f"{clone.name} {case.sha[:10]} {path} [{state}] missing {' '.join(missed)}"
+                                  f" | {case.task.splitlines()[0][:90]}")
     finally:
         git(clone, "worktree", "remove", "--force", str(scratch))
         shutil.rmtree(scratch.parent, ignore_errors=True)
     return {
         "cases": len(cases),
         "files": files_total,
+        "files in": files_in,
+        "defs shown": defs_shown,
         "file in map": 100 * files_in / max(files_total, 1),
         "with defs": 100 * files_defs / max(files_total, 1),
         "defs": defs_total,
@@ -169,13 +183,27 @@ def measure(clone: Path, cases: list[Case], tokens: int) -> dict[str, float]:
     }
 
 
+def corpus_names(corpus: Path) -> list[str]:
+    """The folder names a corpus file lists (first word of each line, # comments aside)."""
+    lines = (line.split("#", 1)[0].split() for line in corpus.read_text().splitlines())
+    return [words[0] for words in lines if words]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clones", nargs="+", type=Path)
+    parser.add_argument("clones", nargs="*", type=Path)
+    parser.add_argument("--corpus", type=Path, help="a list of repositories (see bench/recall_corpus.txt)")
+    parser.add_argument("--clones-dir", "--clones", type=Path, default=Path("."), help="where --corpus's clones are")
     parser.add_argument("--commits", type=int, default=40)
     parser.add_argument("--tokens", type=int, default=2048)
+    parser.add_argument("--misses", type=Path, help="write each case's missed files and definitions here")
     parser.add_argument("--code", type=Path, default=REPO, help="the codex-agent checkout to measure")
     args = parser.parse_args()
+    clones = list(args.clones)
+    if args.corpus:
+        clones += [args.clones_dir / name for name in corpus_names(args.corpus)]
+    if not clones:
+        parser.error("no clones: give their paths, or --corpus")
     sys.path.insert(0, str(args.code.resolve()))
     cache = tempfile.mkdtemp(prefix="bench-recall-cache-")
     os.environ["XDG_CACHE_HOME"] = cache
@@ -183,16 +211,29 @@ def main() -> None:
     print(f"repo map recall, code at {args.code}, budget {args.tokens} tokens, last {args.commits} informative commits")
     print(f"{'repo':<18}{'cases':>6}{'files':>6}{'file in map':>12}{'with defs':>10}{'defs':>6}{'def shown':>10}"
           f"{'1-2 char':>9}{'warm s':>8}")
-    for clone in args.clones:
+    misses: list[str] = []
+    rows: list[dict[str, float]] = []
+    for clone in clones:
+        if not (clone / ".git").exists():
+            print(f"{clone.name[:17]:<18} no clone at {clone}")
+            continue
         cases = pick_cases(clone.resolve(), args.commits)
         if not cases:
             print(f"{clone.name:<18} no informative commits")
             continue
-        r = measure(clone.resolve(), cases, args.tokens)
+        r = measure(clone.resolve(), cases, args.tokens, misses)
+        rows.append(r)
         print(f"{clone.name[:17]:<18}{r['cases']:>6}{r['files']:>6}{r['file in map']:>11.0f}%{r['with defs']:>9.0f}%"
               f"{r['defs']:>6}{r['def shown']:>9.0f}%{r['1-2 char']:>9.1f}{r['warm s']:>8.2f}", flush=True)
+    if len(rows) > 1:  # pooled over every case of every repository
+        files, defs = sum(r["files"] for r in rows), sum(r["defs"] for r in rows)
+        print(f"{'all':<18}{sum(r['cases'] for r in rows):>6}{files:>6}"
+              f"{100 * sum(r['files in'] for r in rows) / max(files, 1):>11.0f}%{'':>10}{defs:>6}"
+              f"{100 * sum(r['defs shown'] for r in rows) / max(defs, 1):>9.0f}%")
     print("1-2 char: one- or two-character definitions per map; warm s: median seconds of a repeated map")
     shutil.rmtree(cache, ignore_errors=True)
+    if args.misses:
+        args.misses.write_text("".join(line + "\n" for line in misses))
 
 
 if __name__ == "__main__":

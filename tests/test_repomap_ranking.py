@@ -12,6 +12,7 @@ import pytest
 
 from agent.repomap import build_repo_map
 from agent.repomap.python_tags import summarize_python
+from agent.repomap.tags import summarize
 from agent.tokens import count_tokens
 from tests.conftest import REPO, make_repo, run_cli
 
@@ -248,3 +249,112 @@ def test_a_definition_the_task_names_goes_before_those_holding_its_words(tmp_pat
     text = build_repo_map(repo, tokens=200, task="manualintegrate(test_issue_10847): update for unconditional folding")
     assert "def test_issue_10847()" in text
     assert text.count("def test_manualintegrate_case") < 30  # the budget cut some: the named one stayed
+
+
+def test_vendored_stubs_are_left_out_unless_the_task_names_them(tmp_path: Path) -> None:
+    files = _filler(5)
+    # A stub every module uses: ranked, it would come first.
+    files["pkg/typeshed/stdlib/typing.pyi"] = "class TypeVar:\n    def __init__(self, name: str) -> None: ...\n"
+    for i in range(5):
+        files[f"pkg/mod{i}.py"] += "\nT = TypeVar('T')\nU = TypeVar('U')\n"
+    repo = make_repo(tmp_path / "r", files)
+    assert "typing.pyi" not in build_repo_map(repo, tokens=2000)
+    assert "pkg/typeshed/stdlib/typing.pyi:" in build_repo_map(repo, tokens=2000, task="fix pkg/typeshed/stdlib/typing.pyi")
+
+
+def _ranked_names(files: dict[str, str], path: str, task: str = "") -> list[str]:
+    """The definitions of `path` in the order the ranking lays them out."""
+    from agent.repomap.focus import resolve_focus
+    from agent.repomap.rank import definers_of, rank_files_and_defs
+
+    summaries = {f: summarize(text.encode(), "python") for f, text in files.items()}
+    focus = resolve_focus(summaries, definers_of(summaries), task=task)
+    _, ranked = rank_files_and_defs(summaries, {}, focus)
+    return [summaries[f].defs[j].name for _, f, j in ranked if f == path and j >= 0]
+
+
+def test_init_ranks_with_its_class(tmp_path: Path) -> None:
+    files = {"pkg/widget.py": (
+        "class Widget:\n    def reshape_everything(self):\n" + "        pass\n" * 30
+        + "    def __init__(self):\n        self.size = 1\n"
+    )}
+    for i in range(5):
+        files[f"pkg/user{i}.py"] = "def use_it():\n    return Widget()\n"
+    order = _ranked_names(files, "pkg/widget.py")
+    # Nobody names __init__ or reshape_everything, the longer and earlier one.
+    assert order.index("__init__") < order.index("reshape_everything")
+
+
+def test_among_unused_definitions_the_longest_goes_first(tmp_path: Path) -> None:
+    files = {"pkg/visitor.py": (
+        "class Visitor:\n    def visit_small(self, node):\n        pass\n"
+        "    def visit_large(self, node):\n" + "        x = node\n" * 40
+        + "    def visit_medium(self, node):\n" + "        x = node\n" * 10
+    )}
+    assert _ranked_names(files, "pkg/visitor.py") == ["visit_large", "visit_medium", "visit_small", "Visitor"]
+
+
+def test_a_private_module_and_a_plural_match_the_words_of_the_task(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/_client.py"] = "class HttpClient:\n    def send_now(self):\n        pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    assert _headings(build_repo_map(repo, tokens=300, task="Keep clients in sync"))[0] == "pkg/_client.py"
+
+
+def test_a_test_file_tests_the_module_it_is_named_after(tmp_path: Path) -> None:
+    files = _filler(5)
+    files["pkg/blueprints.py"] = "class Blueprint:\n    def register_views(self):\n        pass\n"
+    files["tests/test_blueprints.py"] = "import pkg\n\ndef test_register():\n    pkg.blueprints.Blueprint()\n"
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    assert "pkg/blueprints.py:\n  (tested by tests/test_blueprints.py)" in text
+
+
+def test_a_test_file_shows_the_tests_holding_a_word_of_the_task(tmp_path: Path) -> None:
+    files = _filler(5)
+    files["pkg/parser.py"] = "class Parser:\n    def parse_tuple(self):\n        pass\n"
+    files["tests/test_parser.py"] = (
+        "from pkg.parser import Parser\n\ndef test_namespace_tuple():\n    Parser().parse_tuple()\n\n"
+        "def test_plain_values():\n    Parser()\n"
+    )
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=2000, task="Add support for namespaces in tuple assignment")
+    assert "tests/test_parser.py:" in text and "def test_namespace_tuple()" in text
+    assert "test_plain_values" not in text.split("Other files")[0]  # no word of the task: no line
+
+
+def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
+    params = ", ".join(f"parameter_{i}: int = {i}" for i in range(12))
+    files = {"pkg/api.py": f"def request_everything({params}) -> None:\n    pass\n"}
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    line = next(line for line in text.splitlines() if "def request_everything(" in line)
+    assert line.endswith("…") and len(line.strip()) == 64
+
+
+def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_definitions(tmp_path: Path) -> None:
+    files = _filler(30)
+    helpers = [f"def helper_number_{i}():\n    pass\n" for i in range(80)]
+    files["pkg/xmlreport.py"] = "".join(helpers[:40] + ["def add_junit_options(parser):\n    pass\n"] + helpers[40:])
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=300, task="Register junit_family with a Literal type, xmlreport")
+    assert _headings(text)[0] == "pkg/xmlreport.py"
+    assert "def add_junit_options(parser)" in text
+
+
+def test_the_word_docs_names_the_documentation_folder(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["docs/conf.py"] = "project = 'pkg'\n\ndef setup(app):\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    assert _headings(build_repo_map(repo, tokens=300, task="add gettext config"))[0] != "docs/conf.py"
+    assert _headings(build_repo_map(repo, tokens=300, task="add gettext config for docs"))[0] == "docs/conf.py"
+
+
+def test_the_methods_of_a_two_character_class_get_no_line(tmp_path: Path) -> None:
+    files = {
+        "pkg/ops.py": "class Op:\n    def emit_register(self):\n        pass\n\nclass LoadOp(Op):\n    def emit_load(self):\n        pass\n",
+        "pkg/use.py": "from pkg.ops import LoadOp\n\ndef build_it(x):\n    x.emit_register()\n    return LoadOp().emit_load()\n",
+    }
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=1000)
+    assert "def emit_load(self)" in text
+    assert "class Op" not in text and "emit_register" not in text  # it would need its class's line
+    assert "class Op" in build_repo_map(repo, tokens=1000, task="`Op` emits registers twice")

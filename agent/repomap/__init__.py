@@ -99,12 +99,16 @@ def make_map(
     task: str = "",
 ) -> MapBuild:
     """Rank and render, from the summaries in `store` (a SummaryStore)."""
-    from agent.repomap.focus import Focus, resolve_focus
-    from agent.repomap.project import is_test_file, project_facts
+    from agent.repomap.focus import Focus, named_files, resolve_focus
+    from agent.repomap.project import is_foreign, is_test_file, project_facts
     from agent.repomap.rank import definers_of, rank_files_and_defs
     from agent.repomap.render import render_map
 
     summaries = store.load()
+    foreign = [f for f in summaries if is_foreign(f)]
+    if foreign:  # ranked, vendored stubs would outrank the project's own files
+        keep = named_files(summaries, focus_files, task)
+        summaries = {f: s for f, s in summaries.items() if f in keep or not is_foreign(f)}
     if not summaries:
         return MapBuild("Repository map: no source files found.", {}, {}, [], 0, Focus(), tokens)
     facts = project_facts(root, files, summaries)

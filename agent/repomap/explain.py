@@ -33,6 +33,8 @@ def explain_file(root: Path, path: str, tokens: int, task: str = "") -> str:
     with SummaryStore(root) as store:
         store.content_keys(files)
         build = make_map(root, files, store, tokens, task=task)
+    if path not in build.file_ranks:
+        return f"{path}: not in the map: vendored code, stubs or test data (a task naming the file brings it in)."
     return "\n".join(_lines(build, path))
 
 
@@ -66,7 +68,7 @@ def _lines(build: MapBuild, path: str) -> list[str]:
     elif named:
         lines.append(f"In the map by name only, under 'Other files': {budget}.")
     elif is_test_file(path):
-        lines.append(f"Not in the map: a test file (its definitions are never shown, its name only if ranked high enough); {budget}.")
+        lines.append(f"Not in the map: a test file (only its tests holding a word of the task are shown, its name only if ranked high enough); {budget}.")
     else:
         first = entries[0][0] + 1 if entries else None
         where = f"its best entry is number {first}" if first else "it has no entry"

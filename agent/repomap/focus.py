@@ -39,6 +39,11 @@ class Focus:
         """The files the task points at by name, not as one of a folder or a crowd."""
         return {f for f, weight in self.weights.items() if weight >= DIRECT}
 
+    def named(self) -> set[str]:
+        """The files the task names (their path, base name or a name only they
+        define), not merely holding one of its words inside a definition's name."""
+        return {f for f, weight in self.weights.items() if weight >= WORD_SHARE}
+
     def add(self, files: Sequence[str], share: float, reason: str) -> None:
         # An item's pull is split among the files it names: a name defined in
         # 17 files pulls each of them a seventeenth as hard.
@@ -70,8 +75,10 @@ def resolve_focus(
     by_stem: dict[str, list[str]] = {}
     by_folder: dict[str, list[str]] = {}
     for p in paths:
-        stem = posixpath.basename(p).rsplit(".", 1)[0]
-        by_stem.setdefault(stem.lower(), []).append(p)
+        stem = posixpath.basename(p).rsplit(".", 1)[0].lower()
+        by_stem.setdefault(stem, []).append(p)
+        if stem.strip("_") != stem:  # `_client.py`, `__version__.py`: private modules named by their word
+            by_stem.setdefault(stem.strip("_"), []).append(p)
         folder = posixpath.dirname(p)
         while folder:
             by_folder.setdefault(folder, []).append(p)
@@ -102,7 +109,8 @@ def resolve_focus(
         words.extend(plain + [f"{a}_{b}" for a, b in zip(plain, plain[1:])])
     for word in dict.fromkeys(w for w in words if w.lower() not in _STOP_WORDS):
         lower = word.lower()
-        stems = by_stem.get(lower, [])
+        # "clients" names _client.py, "filters" filters.py: the plural is tried second.
+        stems = by_stem.get(lower) or (by_stem.get(lower[:-1], []) if lower.endswith("s") and len(lower) > 4 else [])
         if 0 < len(stems) <= MAX_WORD_FILES:
             focus.add(stems, WORD_SHARE, f"its name matches the task's word '{word}'")
             tested = by_stem.get(lower.removeprefix("test_"), []) if lower.startswith("test_") else []
@@ -114,8 +122,7 @@ def resolve_focus(
         if len(definers.get(word, ())) == 1 and word not in focus.idents:
             focus.add(definers[word], WORD_SHARE, f"the only file defining `{word}`, a word of the task")
             focus.idents.add(word)
-        if len(word) >= MIN_PART and "_" not in word:
-            focus.words.add(lower)
+        focus.words.update(_parts(word))
     # A word that is part of the names of a few files' definitions
     # ("netrc" in get_netrc_auth) points at those files, more weakly.
     for word in sorted(focus.words):
@@ -123,6 +130,36 @@ def resolve_focus(
         if 0 < len(containing) <= MAX_WORD_FILES:
             focus.add(sorted(containing), WORD_SHARE / 2, f"defines a name containing the task's word '{word}'")
     return focus
+
+
+def _parts(word: str) -> list[str]:
+    """The pieces of a word to look for inside definitions' names: the word,
+    or the parts of a compound one the repository does not define
+    (`junit_family` -> junit, family), singular (`namespaces` -> namespace)."""
+    pieces = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", word) if "_" in word or not word.islower() else [word]
+    found = []
+    for piece in pieces:
+        piece = piece.lower()
+        if len(piece) > MIN_PART and piece.endswith("s") and not piece.endswith("ss"):
+            piece = piece[:-1]
+        if len(piece) >= MIN_PART and piece not in _STOP_WORDS:
+            found.append(piece)
+    return found
+
+
+def named_files(paths: Iterable[str], focus_files: Sequence[str] = (), task: str = "") -> set[str]:
+    """The files that `focus_files` and the paths in `task` name."""
+    items = [*focus_files, *(focus_from_text(task)[0] if task else [])]
+    if not items:
+        return set()
+    known = set(paths)
+    by_folder: dict[str, list[str]] = {}
+    for p in known:
+        folder = posixpath.dirname(p)
+        while folder:
+            by_folder.setdefault(folder, []).append(p)
+            folder = posixpath.dirname(folder)
+    return {f for item in items for f in _path_matches(item.strip("/").removeprefix("./"), known, by_folder)}
 
 
 def _path_matches(item: str, known: set[str], by_folder: dict[str, list[str]]) -> list[str]:
@@ -140,7 +177,8 @@ def _path_matches(item: str, known: set[str], by_folder: dict[str, list[str]]) -
     return sorted({p for f in folders for p in by_folder[f]})
 
 
-# Words of commit messages and tasks that name no module.
+# Words of commit messages and tasks that name no module. (Not "docs":
+# it names the folder of the documentation's conf.py.)
 _STOP_WORDS = frozenset(
     """
     the and for with from into onto that this these those when then than not but are was were has have had
@@ -148,7 +186,7 @@ _STOP_WORDS = frozenset(
     adding fix fixed fixes fixing remove removed removes removing update updated updates updating make makes
     made change changed changes allow allows allowed support supports supported handle handles new old more
     less also only all any some each every other its their there here which what why how now just like
-    test tests testing docs doc documentation typo typos issue issues bug bugs error errors code file files
+    test tests testing documentation typo typos issue issues bug bugs error errors code file files
     function functions method methods class classes value values case cases type types name names set get
     run call return returns instead about after before without within where while need needs needed work
     works working correct correctly properly always never same different default via see per one two first

@@ -9,6 +9,7 @@ import json
 import posixpath
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ CONFIG_NAMES = (
     ".pre-commit-config.yaml", ".env.example", "vite.config.*", "webpack.config.*", "jest.config.*",
     "vitest.config.*", "babel.config.*", ".eslintrc*", "eslint.config.*", "alembic.ini", "manage.py",
 )
+MAX_NAMED_MODULES = 3  # modules a test file's name may point at (test_utils.py and five utils.py: none)
 CONFIG_MAX_DEPTH = 2  # folders deep; deeper ones belong to vendored or example code
 _CONFIG_NAME = re.compile("|".join(fnmatch.translate(n) for n in CONFIG_NAMES))
 _CI_CONFIG = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$|^\.gitlab-ci\.yml$")
@@ -31,6 +33,11 @@ _TEST_NAME = re.compile(
     r"(^test_.*\.py$|_test\.py$|_test\.go$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.java$|_test\.rs$)"
 )
 _TEST_DIRS = {"tests", "test", "__tests__", "spec", "testing"}
+# Folders of code that is not the project's own: vendored libraries, stub
+# collections (mypy's typeshed: 760 stubs of the standard library whose
+# `Any` and `TypeVar` every file uses), data the tests read.
+_FOREIGN_DIRS = {"typeshed", "vendor", "_vendor", "vendored", "third_party", "thirdparty", "extern",
+                 "test-data", "testdata"}
 
 
 @dataclass
@@ -48,6 +55,28 @@ def is_test_file(path: str) -> bool:
     )
 
 
+def named_subjects(paths: Iterable[str], tests: set[str]) -> dict[str, list[str]]:
+    """Per test file, the modules its name names: `test_blueprints.py` and
+    `blueprints_test.py` -> every `blueprints.py` (or `_blueprints.py`), when few."""
+    by_stem: dict[str, list[str]] = {}
+    for path in paths:
+        if path not in tests:
+            by_stem.setdefault(posixpath.basename(path).rsplit(".", 1)[0].strip("_"), []).append(path)
+    found = {}
+    for test in tests:
+        stem = posixpath.basename(test).rsplit(".", 1)[0].removeprefix("test_").removesuffix("_test")
+        named = by_stem.get(stem, [])
+        if 0 < len(named) <= MAX_NAMED_MODULES:
+            found[test] = named
+    return found
+
+
+def is_foreign(path: str) -> bool:
+    """Code the project carries but does not write: the map leaves it out
+    unless the task names the file."""
+    return any(p in _FOREIGN_DIRS for p in path.split("/")[:-1])
+
+
 def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary]) -> ProjectFacts:
     resolver = _Resolver(summaries)
     facts = ProjectFacts()
@@ -63,9 +92,12 @@ def project_facts(root: Path, files: list[str], summaries: dict[str, FileSummary
         e for e in _code_entry_points(summaries)
         if not (e.endswith(" (main)") and f" → {e.removesuffix(' (main)')}:" in targets)
     ]
+    # tests/test_blueprints.py tests blueprints.py even when it imports only the package.
+    subjects = named_subjects(summaries, {f for f in summaries if is_test_file(f)})
     for path in summaries:
         if is_test_file(path):
             targets = {t for t in facts.imports[path] if not is_test_file(t) and not t.endswith("conftest.py")}
+            targets.update(subjects.get(path, ()))
             if path.endswith("_test.go"):  # Go tests live in the package they test
                 folder = posixpath.dirname(path)
                 targets |= {f for f in resolver.go_dirs.get(folder, ()) if not f.endswith("_test.go")}

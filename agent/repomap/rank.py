@@ -15,6 +15,7 @@ import re
 from operator import mul
 
 from agent.repomap.focus import Focus
+from agent.repomap.project import named_subjects
 from agent.repomap.tags import FileSummary
 
 DAMPING = 0.85
@@ -22,6 +23,10 @@ MAX_DEFINERS = 20  # a name defined in more files than this says nothing about w
 IMPORT_WEIGHT = 1.0
 FOCUS_BOOST = 10.0
 NAME_SHARE = 0.6  # a file's name alone, against its best definition
+# A file's k-th definition scores its rank / (k + 1) ** DEF_DECAY: steeper
+# than 1, a long file's tail gives way sooner to the best lines of the next files.
+DEF_DECAY = 1.3
+SIZE_FLOOR = 0.05  # the use a definition nobody names counts as, against the file's most used one
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
@@ -119,28 +124,48 @@ def rank_files_and_defs(
                     own[src, name] = passed[src] * strength
 
     # Laid out in file-rank order: a file's k-th best definition scores its
-    # file's rank / (k + 1), so a central file shows its best definitions
+    # file's rank / (k + 1) ** DEF_DECAY, so a central file shows its best definitions
     # before a lesser file shows any, and its tail gives way to other files.
     ranked: list[RankedDef] = []
+    named = focus.named()
+    subjects = {t: [index[m] for m in named] for t, named in named_subjects(files, skip_defs_of).items()}
     for i, f in enumerate(files):
         ranked.append((ranks[i] * NAME_SHARE, f, -1))
-        if f in skip_defs_of and f not in direct:  # a test file the task names shows its tests
+        # A test file the task names shows its tests; any other only those
+        # holding a word of the task, placed as high as the module it is named after.
+        only_task_words = f in skip_defs_of and f not in named
+        if only_task_words and not (focus.words or focus.idents):
             continue
+        base = max([ranks[i]] + [ranks[m] for m in subjects.get(f, ())]) if only_task_words else ranks[i]
         scored = []
+        summary = summaries[f]
+        received_at: dict[int, float] = {}  # depth -> what the latest definition there received
+        hidden_at: dict[int, bool] = {}  # depth -> the latest definition there gets no line
         for j, d in enumerate(summaries[f].defs):
-            if is_short(d.name) and d.name not in focus.idents:
-                continue
             link = links.get(d.name)
             received = 0.0
             if link is not None:
                 received = link[1] * (inflow.get(d.name, 0.0) - own.get((i, d.name), 0.0))
-            if d.name.startswith("_") and d.name not in _SIGNIFICANT_DUNDERS:
+            if d.name in _SIGNIFICANT_DUNDERS and d.depth:
+                # Nobody names `__init__`: it is used as much as its class is.
+                received = max(received, received_at.get(d.depth - 1, 0.0))
+            elif d.name.startswith("_"):
                 received *= 0.1  # private helpers and __repr__-style methods: last
+            received_at[d.depth] = received
+            # A method of `class Op` would bring its 2-character class line along.
+            hidden_at[d.depth] = (is_short(d.name) and d.name not in focus.idents) or hidden_at.get(d.depth - 1, False)
+            if hidden_at[d.depth]:
+                continue
             # Named by the task first, then those holding one of its words.
             order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
-            scored.append((order, -received, j))
-        scored.sort()
-        ranked.extend((ranks[i] / (k + 1), f, j) for k, (_, _, j) in enumerate(scored))
+            if order < 2 or not only_task_words:
+                scored.append((order, received, j))
+        most = max((r for _, r, _ in scored), default=0.0) or 1.0
+        # Within a kind, by use, and by size: a change is a few lines
+        # somewhere in the file, most likely inside its long definitions
+        # (a compiler's visit_* methods, used by nobody by name, differ by that only).
+        scored.sort(key=lambda t: (t[0], -(t[1] / most + SIZE_FLOOR) * math.sqrt(summary.own_lines(t[2])), t[2]))
+        ranked.extend((base / (k + 1) ** DEF_DECAY, f, j) for k, (_, _, j) in enumerate(scored))
     ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
     return dict(zip(files, ranks)), ranked
 

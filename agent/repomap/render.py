@@ -1,8 +1,8 @@
 """The map as text, cut to a token budget.
 
 A short header (entry points, configuration files) comes first, then the
-definitions best first, grouped under their files, each with the tests that
-import it, then the names of the remaining files. How many ranked entries fit is found by binary
+definitions best first, grouped under their files, each with its tests (those
+importing it or named after it), then the names of the remaining files. How many ranked entries fit is found by binary
 search on the token count of the rendered text. A text of no more bytes than
 the budget has tokens to spare (a token is at least a byte): small
 repositories never load the tokenizer.
@@ -21,6 +21,10 @@ HEADER_SHARE = 0.15  # of the budget, at most, for the header
 MAX_ENTRY_POINTS = 8
 MAX_CONFIGS = 12
 MAX_TESTS = 2  # test files named per shown module
+# Characters of a signature shown: the name and first parameters say what a
+# definition is; the tail of a long parameter list would cost the lines of
+# two more definitions.
+MAX_SHOWN_SIGNATURE = 64
 
 
 def render_map(
@@ -134,4 +138,8 @@ def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
             if defs[j].depth < depth:
                 show.add(j)
                 depth = defs[j].depth
-    return [f"{'  ' * (defs[i].depth + 1)}{defs[i].signature}" for i in sorted(show)]
+    return [f"{'  ' * (defs[i].depth + 1)}{_shortened(defs[i].signature)}" for i in sorted(show)]
+
+
+def _shortened(signature: str) -> str:
+    return signature if len(signature) <= MAX_SHOWN_SIGNATURE else signature[: MAX_SHOWN_SIGNATURE - 1] + "…"

@@ -24,7 +24,7 @@ from agent.repomap.tags import FileSummary, language_of, summarize
 
 # Bump when summaries change (layout or extraction rules); marshal's format
 # is tied to the Python version.
-CACHE_VERSION = f"4/py{sys.version_info[0]}.{sys.version_info[1]}"
+CACHE_VERSION = f"5/py{sys.version_info[0]}.{sys.version_info[1]}"
 PARALLEL_FROM = 200  # files to parse before a process pool pays for itself
 RACY_SECONDS = 2  # a file changed this recently may change again within one mtime tick
 

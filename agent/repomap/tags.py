@@ -50,16 +50,23 @@ class FileSummary:
     imports: list[str] = field(default_factory=list)
     is_main: bool = False  # runs as a program (`__main__` guard, `func main`, ...)
     app: str = ""  # an app factory or app object it defines (create_app, app = Flask(...))
+    lines: int = 0  # where its last definition ends, at the latest
+
+    def own_lines(self, i: int) -> int:
+        """Lines from definition `i` to the next one: a function's body, a
+        class's header and attributes (its methods count for themselves)."""
+        end = self.defs[i + 1].line if i + 1 < len(self.defs) else self.lines + 1
+        return max(end - self.defs[i].line, 1)
 
     def to_tuple(self) -> tuple:
         """Plain builtins, for `marshal` in the cache."""
         defs = tuple((d.name, d.kind, d.line, d.depth, d.signature) for d in self.defs)
-        return (self.lang, defs, self.refs, tuple(self.imports), self.is_main, self.app)
+        return (self.lang, defs, self.refs, tuple(self.imports), self.is_main, self.app, self.lines)
 
     @classmethod
     def from_tuple(cls, t: tuple) -> "FileSummary":
-        lang, defs, refs, imports, is_main, app = t
-        return cls(lang, [Definition(*d) for d in defs], refs, list(imports), is_main, app)
+        lang, defs, refs, imports, is_main, app, lines = t
+        return cls(lang, [Definition(*d) for d in defs], refs, list(imports), is_main, app, lines)
 
 
 def language_of(path: str) -> str | None:
@@ -82,9 +89,12 @@ def summarize(source: bytes, lang: str) -> FileSummary:
         if lang == "python":
             from agent.repomap.python_tags import summarize_python
 
-            return summarize_python(source)
-        from agent.repomap.ts_tags import summarize_tree_sitter
+            summary = summarize_python(source)
+        else:
+            from agent.repomap.ts_tags import summarize_tree_sitter
 
-        return summarize_tree_sitter(source, lang)
+            summary = summarize_tree_sitter(source, lang)
     except Exception:  # a grammar bug or a broken file must not break the map
         return FileSummary(lang)
+    summary.lines = source.count(b"\n") + 1
+    return summary
