@@ -8,9 +8,11 @@ step so an interrupted run can be inspected and resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 
 MAP_SHARE = 8  # the repository map takes at most 1/8 of the context window
+BACKGROUND_NICENESS = 10  # for making the working copy, which the first request does not wait for
 
 
 def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
@@ -61,6 +64,23 @@ def _repo_map_text(root: Path, tokens: int, focus: str) -> str:
         return build_repo_map(root, tokens=tokens, task=focus)
     except Exception as exc:  # the agent works without a map; say why there is none
         return f"(no repository map: {type(exc).__name__}: {exc})"
+
+
+def _window_for(settings: Settings) -> tuple[int, "str | None"]:
+    """The model's context window, and a notice when it is a guess."""
+    from agent.model_window import window_for
+
+    return window_for(settings, settings.model)
+
+
+def _in_background(create: Callable[[Path, str], Workspace], source: Path, run_id: str) -> Workspace:
+    """Make the working copy at a lower CPU priority: it is needed by the
+    first tool call, after the model's first answer, while the first request
+    needs every core it can get now. On Linux a thread has a priority of its
+    own, and the git processes it starts inherit it."""
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere: the usual priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    return create(source, run_id=run_id)
 
 
 # (the tests' interpreter, the commands' sandbox, the test command checked, why it cannot start or None)
@@ -113,9 +133,10 @@ class Session:
         # tree and goes out while the copy is still being made; the loop waits
         # for the copy before any tool runs (`_copy_ready`).
         self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="start-up")
-        self._copying = pool.submit(lambda: workspace or Workspace.create(self.source, run_id=self.run_id))
+        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="start-up")
+        self._copying = pool.submit(lambda: workspace or _in_background(Workspace.create, self.source, self.run_id))
         checking = pool.submit(self._check_python)
+        asking = pool.submit(_window_for, settings)  # a local server is asked over HTTP
         pool.shutdown(wait=False)
         from agent.loop import Agent
 
@@ -129,7 +150,7 @@ class Session:
                                       workspace.root if workspace else self.source, ask)
         self._preflight(checking)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
-        self.limits = self._limits()
+        self.limits = self._limits(asking)
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
         self.bus.subscribe(self.trajectory)
         if persist:
@@ -311,21 +332,20 @@ class Session:
             return verification.NO_VERIFY
         return "" if self.ctx.test_cmd else verification.NO_TESTS
 
-    def _limits(self) -> "Limits":
+    def _limits(self, asking: "Future[tuple[int, str | None]]") -> "Limits":
         from agent.loop import Limits
 
+        context_window, self.window_notice = asking.result()
         return Limits(
             max_steps=self.settings.max_steps,
             max_tokens=self.settings.max_tokens,
             max_cost=self.settings.max_cost,
-            context_window=self._window(),
+            context_window=context_window,
         )
 
     def _window(self) -> int:
         """The configured context window, else what the server says, else the current model's."""
-        from agent.model_window import window_for
-
-        window, self.window_notice = window_for(self.settings, self.settings.model)
+        window, self.window_notice = _window_for(self.settings)
         return window
 
     def _instructions(self) -> str:
