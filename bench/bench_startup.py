@@ -127,28 +127,28 @@ def one_run(program: Program, repo: Path, home: Path, log: Path) -> Run:
     return Run(arrivals[0] - start, usage.ru_maxrss / 1024)
 
 
-def floor_seconds(runs: int = 5) -> float:
+def floor_run() -> float:
     """Python starting and importing the openai package: paid before any request."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import openai"], check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import openai"], check=True)
+    return time.perf_counter() - start
 
 
-def measure(programs: list[Program], repo: Path, warm_runs: int) -> list[tuple[Program, Run, list[Run]]]:
+def measure(programs: list[Program], repo: Path, warm_runs: int) -> tuple[list[tuple[Program, Run, list[Run]]], float]:
     """Per program a cold run, then `warm_runs` warm ones, each program with
-    its own fresh home folder; the programs take turns."""
+    its own fresh home folder; the programs and the floor take turns. Also
+    the median floor."""
+    floors = []
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         homes = [Path(tmp) / str(i) for i in range(len(programs))]
         for home in homes:
             home.mkdir()
         runs: list[list[Run]] = [[] for _ in programs]
         for n in range(1 + warm_runs):
+            floors.append(floor_run())
             for program, home, done in zip(programs, homes, runs):
                 done.append(one_run(program, repo, home, home / f"run{n}.log"))
-    return [(program, done[0], done[1:]) for program, done in zip(programs, runs)]
+    return [(program, done[0], done[1:]) for program, done in zip(programs, runs)], statistics.median(floors)
 
 
 def tracked_files(repo: Path) -> int:
@@ -167,12 +167,14 @@ def main() -> None:
     programs = [ours(ROOT), *(ours(c.resolve()) for c in opts.checkout), *([codex_cli(opts.codex)] * bool(opts.codex))]
     with tempfile.TemporaryDirectory(prefix="bench-startup-repo-") as tmp:
         repos = opts.repos or [generated_repo(Path(tmp) / "generated")]
-        print(f"floor (python -c 'import openai'): {floor_seconds():.2f} s; load average {os.getloadavg()[0]:.1f}")
         print(f"{'repository':12} {'files':>6} {'program':40} {'cold s':>7} {'warm s':>7} {'cold MB':>8} "
               f"{'warm MB':>8}  target <{TARGET_SECONDS:g} s warm, <{TARGET_RSS_MB} MB")
         for repo in repos:
             repo = repo.resolve()
-            for program, cold, warm in measure(programs, repo, opts.warm_runs):
+            results, floor = measure(programs, repo, opts.warm_runs)
+            label = "floor: python -c 'import openai'"
+            print(f"{repo.name[:12]:12} {'':6} {label:40} {'':7} {floor:7.2f}  (load average {os.getloadavg()[0]:.1f})")
+            for program, cold, warm in results:
                 warm_s = statistics.median(r.first_request for r in warm) if warm else float("nan")
                 warm_mb = max((r.peak_rss_mb for r in warm), default=float("nan"))
                 ok = warm_s < TARGET_SECONDS and max(cold.peak_rss_mb, warm_mb) < TARGET_RSS_MB
