@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,9 +33,11 @@ def gated_git(folder: Path, gate: Path) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         'case " $* " in *" worktree add "*)\n'
-        f"  n=0; while [ ! -e '{gate}' ] && [ $n -lt {GATE_SECONDS * 100} ]; do sleep 0.01; n=$((n+1)); done;;\n"
+        f"  n=0; while [ ! -e {shlex.quote(str(gate))} ] && [ $n -lt {GATE_SECONDS * 100} ]; do\n"
+        "    sleep 0.01; n=$((n+1))\n"
+        "  done;;\n"
         "esac\n"
-        f'exec {shutil.which("git")} "$@"\n'
+        f'exec {shlex.quote(str(shutil.which("git")))} "$@"\n'
     )
     script.chmod(0o755)
     return folder
