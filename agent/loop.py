@@ -64,6 +64,10 @@ class Agent:
     # Runs the project's tests; None: no gate, and `unverified` says why.
     gate: "Gate | None" = None
     unverified: str = "no test command"
+    # Called after every model reply, before its tool calls run or the gate
+    # checks: the session waits there for the working copy, which is still
+    # being made while the first request goes out.
+    tools_ready: Callable[[], None] = lambda: None
     history: list[Message] = field(default_factory=list)
     steps: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -121,6 +125,7 @@ class Agent:
         self.account(reply)
         for note in reply.notices:
             self.emit(Notice(note))
+        self.tools_ready()
         for call in reply.message.tool_calls:
             self.execute(call)
         return reply

@@ -100,6 +100,8 @@ def _drive(
                 session.restore(restore)
             outcome = turn(session)
             return _conclude(session, outcome, interactive, stopped_by=termination.received)
+        except SessionError as exc:  # the working copy, made while the first request went out, failed
+            return _error(str(exc), exc.code)
         except GitError as exc:
             # The model's commands shape the working copy (a nested repository
             # with no commit, a `.GIT` folder) and git can refuse to snapshot it.

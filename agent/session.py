@@ -8,9 +8,11 @@ step so an interrupted run can be inspected and resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -24,19 +26,19 @@ from agent.trajectory import TrajectoryWriter
 from sandbox.approval import ApprovalPolicy
 from sandbox.git import GitError, project_root
 from sandbox.python_env import PythonEnv, PythonNotFound, discover
-from sandbox.runner import Runner, SandboxUnavailable
+from sandbox.runner import Isolation, Runner, SandboxUnavailable, choose_isolation
 from sandbox.state import state_dir
 from sandbox.workspace import Workspace, new_run_id
 from tools import default_registry
 from tools.registry import ToolContext
 
 if TYPE_CHECKING:
-    from agent.gate import Gate
     from agent.loop import Limits, Outcome
     from agent.model import ModelClient
 
 
 MAP_SHARE = 8  # the repository map takes at most 1/8 of the context window
+BACKGROUND_NICENESS = 10  # for making the working copy, which the first request does not wait for
 
 
 def _start_repo_map(root: Path, tokens: int, focus: str) -> "Future[str]":
@@ -64,8 +66,25 @@ def _repo_map_text(root: Path, tokens: int, focus: str) -> str:
         return f"(no repository map: {type(exc).__name__}: {exc})"
 
 
-# (the tests' interpreter, the test command checked, why it cannot start or None)
-_PythonCheck = tuple[PythonEnv, "str | None", "str | None"]
+def _window_for(settings: Settings) -> tuple[int, "str | None"]:
+    """The model's context window, and a notice when it is a guess."""
+    from agent.model_window import window_for
+
+    return window_for(settings, settings.model)
+
+
+def _in_background(create: Callable[[Path, str], Workspace], source: Path, run_id: str) -> Workspace:
+    """Make the working copy at a lower CPU priority: it is needed by the
+    first tool call, after the model's first answer, while the first request
+    needs every core it can get now. On Linux a thread has a priority of its
+    own, and the git processes it starts inherit it."""
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere: the usual priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    return create(source, run_id=run_id)
+
+
+# (the tests' interpreter, the commands' sandbox, the test command checked, why it cannot start or None)
+_PythonCheck = tuple[PythonEnv, Isolation, "str | None", "str | None"]
 
 
 def sessions_dir() -> Path:
@@ -113,26 +132,33 @@ class Session:
         # The slow parts start together: the repo map (of the user's tree,
         # which the new copy equals) in a process of its own, the working copy
         # (git: mostly waiting on subprocesses) and the tests' interpreter
-        # check in threads, while this thread imports the model SDK.
+        # check in threads, while this thread imports the model SDK. Only the
+        # check is waited for here: the first request is built from the user's
+        # tree and goes out while the copy is still being made; the loop waits
+        # for the copy before any tool runs (`_copy_ready`).
         self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="start-up")
-        copying = pool.submit(lambda: workspace or Workspace.create(self.source, run_id=self.run_id))
+        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="start-up")
+        self._copying = pool.submit(lambda: workspace or _in_background(Workspace.create, self.source, self.run_id))
         checking = pool.submit(self._check_python)
+        asking = pool.submit(_window_for, settings)  # a local server is asked over HTTP
         pool.shutdown(wait=False)
         from agent.loop import Agent
 
+        self._fresh = workspace is None  # a copy this session made: discarded when the session cannot start
+        self._workspace: Workspace | None = None  # set once the copy exists
+        self._runner: Runner | None = None
         self.bus = EventBus(*listeners)
-        self.client = client or self._first_client(copying, discard_on_failure=workspace is None)
-        self.workspace, self.runner = self._working_copy(copying, checking, discard_on_failure=workspace is None)
-        self.ctx = self._tool_context(ask)
-        self._preflight(checking, discard_on_failure=workspace is None)
+        self.client = client or self._first_client()
+        self._python, self.isolation = self._sandbox(checking)
+        self.ctx = self._tool_context(workspace.root if workspace else Workspace.root_for(self.run_id),
+                                      workspace.root if workspace else self.source, ask)
+        self._preflight(checking)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
-        self.limits = self._limits()
+        self.limits = self._limits(asking)
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
         self.bus.subscribe(self.trajectory)
         if persist:
             self.bus.subscribe(self._save_on_progress)
-        gate, unverified = self._gate()
         self.agent = Agent(
             client=self.client,
             registry=default_registry(),
@@ -140,63 +166,103 @@ class Session:
             instructions="",  # built at the first turn, when the repo map is ready
             emit=self.bus,
             limits=self.limits,
-            gate=gate,
-            unverified=unverified,
+            gate=None,  # made with the runner, once the copy exists
+            unverified=self._unverified(),
+            tools_ready=self._copy_ready,
         )
         self.prompts: list[str] = []
-        self.workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
-        self.workspace.save_meta()
-        self.bus(RunStarted(self.run_id, self.client.model, str(self.workspace.root), self.runner.isolation,
-                            self.tests_line))
-        if self.runner.notice:
-            self.bus(Notice(self.runner.notice))
-        for refused in self.runner.python.refused:  # e.g. a pyvenv.cfg pointing at /
+        self.bus(RunStarted(self.run_id, self.client.model, str(self.ctx.root), self.isolation.name, self.tests_line))
+        if self.isolation.notice:
+            self.bus(Notice(self.isolation.notice))
+        for refused in self._python.refused:  # e.g. a pyvenv.cfg pointing at /
             self.bus(Notice(f"Python environment: {refused}"))
+        if workspace is not None:  # resumed: nothing to wait for
+            self._copy_ready()
 
-    def _working_copy(self, copying: "Future[Workspace]", checking: "Future[_PythonCheck]",
-                      discard_on_failure: bool) -> tuple[Workspace, Runner]:
+    @property
+    def workspace(self) -> Workspace:
+        """The working copy, waiting for it while it is still being made."""
+        self._copy_ready()
+        assert self._workspace is not None
+        return self._workspace
+
+    @property
+    def runner(self) -> Runner:
+        """What runs commands in the working copy (made with the copy)."""
+        self._copy_ready()
+        assert self._runner is not None
+        return self._runner
+
+    def _copy_ready(self) -> None:
+        """Wait for the working copy, then wire what needs it: the runner the
+        tools and the gate use, and the run's record. Raises SessionError when
+        the copy could not be made."""
+        if self._workspace is not None:
+            return
         try:
-            workspace = copying.result()
-        except (GitError, OSError) as exc:
+            workspace = self._copying.result()
+            runner = Runner.for_workspace(workspace, mode=self.settings.sandbox, python=self._python,
+                                          shown_at=self._shown_at,
+                                          read_only=self.settings.approval == "read-only",
+                                          allow_secrets=self.settings.allow_secrets)
+        except (GitError, OSError, SandboxUnavailable) as exc:
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
-        try:
-            python = checking.result()[0]
-            return workspace, Runner.for_workspace(workspace, mode=self.settings.sandbox, python=python,
-                                                   shown_at=self._shown_at,
-                                                   read_only=self.settings.approval == "read-only",
-                                                   allow_secrets=self.settings.allow_secrets)
-        except PythonNotFound as exc:
-            if discard_on_failure:
-                workspace.discard()
-            raise SessionError(str(exc), EXIT_USAGE) from exc
-        except (OSError, SandboxUnavailable) as exc:
-            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+        self.ctx.runner = runner
+        if not self.agent.unverified:
+            from agent.gate import Gate
+
+            self.agent.gate = Gate(self.ctx, workspace, strict=self.settings.strict_tests,
+                                   full_timeout=self.settings.test_timeout)
+        self._workspace, self._runner = workspace, runner
+        workspace.meta.update({"trajectory": str(self.trajectory_path), "state": "running"})
+        if self.prompts:  # a run killed mid-turn still says what it was doing
+            workspace.meta.setdefault("task", self.prompts[0])
+        workspace.save_meta()
+
+    def _discard_copy(self) -> None:
+        """The session cannot start: a copy it made goes (once git is done making it)."""
+        if self._fresh and self._copying.exception() is None:
+            self._copying.result().discard()
 
     def _check_python(self) -> "_PythonCheck":
-        """The tests' interpreter, and why the test command cannot start with
-        it (None: it can). Needs no working copy, so it runs while one is made."""
+        """The tests' interpreter, the sandbox commands will get, and why the
+        test command cannot start with them (None: it can). Needs no working
+        copy, so it runs while one is made."""
         from tools.test_env import preflight
         from tools.testing import detect_test_command
 
         python = discover(self.cwd, self.source, self.settings.python)
+        isolation = choose_isolation(self.settings.sandbox)
         test_cmd = (self.settings.test_cmd or detect_test_command(self.source)) if self.settings.verify else None
-        return python, test_cmd, preflight(python, self.settings.sandbox, test_cmd, self.source) if test_cmd else None
+        problem = preflight(python, self.settings.sandbox, test_cmd, self.source) if test_cmd else None
+        return python, isolation, test_cmd, problem
 
-    def _preflight(self, checking: "Future[_PythonCheck]", discard_on_failure: bool) -> None:
+    def _sandbox(self, checking: "Future[_PythonCheck]") -> "tuple[PythonEnv, Isolation]":
+        """The tests' interpreter and the commands' sandbox, or why there are none."""
+        try:
+            python, isolation, _, _ = checking.result()
+        except PythonNotFound as exc:
+            self._discard_copy()
+            raise SessionError(str(exc), EXIT_USAGE) from exc
+        except SandboxUnavailable as exc:
+            self._discard_copy()
+            raise SessionError(f"cannot prepare the working copy: {exc}") from exc
+        return python, isolation
+
+    def _preflight(self, checking: "Future[_PythonCheck]") -> None:
         """Before the first model request: can the test command start at all?
         A run whose gate can never pass would spend the whole budget."""
         from tools.test_env import preflight
 
-        python, checked, problem = checking.result()
+        python, _, checked, problem = checking.result()
         if self.settings.verify and self.ctx.test_cmd and self.ctx.test_cmd != checked:
             # The working copy detected another command than the user's tree (a resumed copy).
             problem = preflight(python, self.settings.sandbox, self.ctx.test_cmd, self.source)
         if problem:
-            if discard_on_failure:
-                self.workspace.discard()
+            self._discard_copy()
             raise SessionError(problem, EXIT_USAGE)
 
-    def _first_client(self, copying: "Future[Workspace]", discard_on_failure: bool) -> "ModelClient":
+    def _first_client(self) -> "ModelClient":
         """Made while the working copy is still being created (the SDK's
         client setup takes tens of milliseconds)."""
         from agent.model import ModelError
@@ -204,24 +270,25 @@ class Session:
         try:
             return self._make_client(self.settings.model)
         except ModelError as exc:  # no key, a bad base URL: nothing to keep
-            if discard_on_failure and copying.exception() is None:
-                copying.result().discard()
+            self._discard_copy()
             raise SessionError(str(exc), EXIT_USAGE) from exc
 
-    def _tool_context(self, ask: Callable[[str], str] | None) -> ToolContext:
+    def _tool_context(self, root: Path, tree: Path, ask: Callable[[str], str] | None) -> ToolContext:
+        """The tools' context for the copy at `root`, the test command detected
+        in `tree` (the copy, or the user's tree it is made from); its runner
+        comes with the copy (`_copy_ready`)."""
         test_cmd = self.settings.test_cmd
         more: tuple[str, ...] = ()
         self.tests_line = f"{test_cmd} (configured)" if test_cmd else ""  # by --test-cmd or a config file
         if test_cmd is None:
             from tools.test_command import detect_test_commands
 
-            detected = detect_test_commands(self.workspace.root)
+            detected = detect_test_commands(tree)
             if detected:
                 test_cmd, more = detected[0].command, tuple(d.command for d in detected[1:])
                 self.tests_line = "; ".join(map(str, detected))
         return ToolContext(
-            root=self.workspace.root,
-            runner=self.runner,
+            root=root,
             approval=ApprovalPolicy(self.settings.approval, ask=ask),
             test_cmd=test_cmd,
             more_test_cmds=more,
@@ -249,11 +316,12 @@ class Session:
         from agent.mentions import expand_mentions
 
         self.prompts.append(prompt)
-        self.workspace.meta.setdefault("task", prompt)
-        self.workspace.save_meta()  # a run killed mid-turn still says what it was doing
+        if self._workspace is not None:  # else the record gets the task once the copy exists
+            self._workspace.meta.setdefault("task", prompt)
+            self._workspace.save_meta()  # a run killed mid-turn still says what it was doing
         if not self.agent.instructions:
             self.agent.instructions = self._instructions()
-        expanded, _ = expand_mentions(prompt, self.workspace.root, list(self.settings.allow_secrets),
+        expanded, _ = expand_mentions(prompt, self._tree(), list(self.settings.allow_secrets),
                                       cwd=self.work_dir())
         outcome = self.agent.run(expanded)
         self.workspace.meta["state"] = outcome.reason
@@ -261,33 +329,28 @@ class Session:
         self.save()
         return outcome
 
-    def _gate(self) -> "tuple[Gate | None, str]":
-        """The verification gate, or None and why there is none."""
+    def _unverified(self) -> str:
+        """Why the run has no verification gate, or "" when it has one."""
         from agent import verification
-        from agent.gate import Gate
 
         if not self.settings.verify:
-            return None, verification.NO_VERIFY
-        if not self.ctx.test_cmd:
-            return None, verification.NO_TESTS
-        return Gate(self.ctx, self.workspace, strict=self.settings.strict_tests,
-                    full_timeout=self.settings.test_timeout), ""
+            return verification.NO_VERIFY
+        return "" if self.ctx.test_cmd else verification.NO_TESTS
 
-    def _limits(self) -> "Limits":
+    def _limits(self, asking: "Future[tuple[int, str | None]]") -> "Limits":
         from agent.loop import Limits
 
+        context_window, self.window_notice = asking.result()
         return Limits(
             max_steps=self.settings.max_steps,
             max_tokens=self.settings.max_tokens,
             max_cost=self.settings.max_cost,
-            context_window=self._window(),
+            context_window=context_window,
         )
 
     def _window(self) -> int:
         """The configured context window, else what the server says, else the current model's."""
-        from agent.model_window import window_for
-
-        window, self.window_notice = window_for(self.settings, self.settings.model)
+        window, self.window_notice = _window_for(self.settings)
         return window
 
     def _instructions(self) -> str:
@@ -299,19 +362,24 @@ class Session:
         mode = ("interactive: the user reads along and answers questions" if self.interactive
                 else "one-shot: the user is not watching, ask nothing")
         env = (
-            f"Session: {mode}.\nSandbox: {self.runner.isolation}; network off.\n"
+            f"Session: {mode}.\nSandbox: {self.isolation.name}; network off.\n"
             f"Test command: {self.tests_line or 'none detected'}."
         )
         return build_instructions(
-            rules=load_rules(self.workspace.root, self.work_dir()),
+            rules=load_rules(self._tree(), self.work_dir()),
             repo_map=self._repo_map_result(),
             environment=env,
         )
 
+    def _tree(self) -> Path:
+        """What the model's view is read from: the working copy once it
+        exists, else the user's tree, which a new copy equals."""
+        return self._workspace.root if self._workspace is not None else self.source
+
     def work_dir(self) -> Path:
-        """The user's current folder, inside the working copy."""
+        """The user's current folder, inside `_tree()`."""
         inside = self.cwd.relative_to(self.source) if self.cwd.is_relative_to(self.source) else Path()
-        return self.workspace.root / inside
+        return self._tree() / inside
 
     def _repo_map_result(self) -> str:
         from agent.tokens import cap_tokens, count_tokens
@@ -324,8 +392,9 @@ class Session:
         except Exception as exc:  # e.g. the map's process died
             return f"(no repository map: {type(exc).__name__}: {exc})"
         # A small window (a local server's 4,096 tokens) must leave room for the conversation.
+        # The map was cut to map_tokens already: only a smaller budget needs the tokenizer.
         budget = self.limits.context_window // MAP_SHARE
-        if count_tokens(text) > budget:
+        if self.settings.map_tokens > budget and count_tokens(text) > budget:
             self.bus(Notice(f"the model's context window is {self.limits.context_window:,} tokens: "
                             f"the repository map is cut to {budget:,} tokens"))
             return cap_tokens(text, budget)
@@ -361,7 +430,7 @@ class Session:
         return {
             "run_id": self.run_id,
             "source": str(self.source),
-            "workspace": str(self.workspace.root),
+            "workspace": str(self.ctx.root),
             "model": self.client.model,
             "cwd": str(self.cwd),
         }
@@ -378,7 +447,7 @@ class Session:
         state = {
             **self._meta(),
             "prompts": self.prompts,
-            "state": self.workspace.meta.get("state"),
+            "state": self._workspace.meta.get("state") if self._workspace else "running",
             "settings": {k: v for k, v in self.settings.public().items() if k != "api_key"},
             "steps": agent.steps,
             "usage": asdict(agent.usage),

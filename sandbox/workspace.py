@@ -114,7 +114,7 @@ class Workspace:
         run_id = run_id or new_run_id()
         if not _RUN_ID.fullmatch(run_id) or run_id.endswith(".lock"):
             raise ValueError(f"run id {run_id!r}: use letters, digits, '.', '_' and '-'")
-        root = worktrees_dir() / run_id
+        root = cls.root_for(run_id)
         if root.exists() or runs.record_path(run_id).exists():
             raise FileExistsError(f"a run with id {run_id!r} already exists ({root})")
         root.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +134,12 @@ class Workspace:
             raise
         workspace.save_meta()
         return workspace
+
+    @staticmethod
+    def root_for(run_id: str) -> Path:
+        """Where `create` puts the working copy of `run_id`: known before the
+        copy exists, so a session can name it while it is being made."""
+        return worktrees_dir() / run_id
 
     def _create_worktree(self) -> None:
         head = resolve(self.source, "HEAD")

@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 NO_PYTEST = re.compile(r"No module named '?pytest'?$", re.MULTILINE)
 _CHECK_TIMEOUT = 60.0
+# Found, not imported: importing pytest takes a quarter of a second, and this
+# check runs before the first model request. The message is Python's own.
+_FIND_PYTEST = (
+    "import importlib.util, sys\n"
+    "if importlib.util.find_spec('pytest') is None:\n"
+    "    sys.exit(\"ModuleNotFoundError: No module named 'pytest'\")\n"
+    "from importlib.metadata import PackageNotFoundError, version\n"
+    "try:\n"
+    "    print('pytest', version('pytest'))\n"
+    "except PackageNotFoundError:\n"
+    "    print('pytest (no version recorded)')\n"
+)
 
 
 def check_pytest(runner: "Runner", test_cmd: str = "python -m pytest") -> tuple[bool, str]:
@@ -36,7 +48,7 @@ def check_pytest(runner: "Runner", test_cmd: str = "python -m pytest") -> tuple[
         return True, "not checked (cannot parse the test command)"
     name = Path(first).name
     if name.startswith("python"):
-        argv = [first, "-c", "import pytest; print('pytest', pytest.__version__)"]
+        argv = [first, "-c", _FIND_PYTEST]
     elif name in ("pytest", "py.test"):
         argv = [first, "--version"]
     else:  # uv run, poetry run, tox: they bring their own environment
