@@ -4,6 +4,7 @@ in the repository, `~/.config/codex-agent/config.toml`."""
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 import typing
@@ -146,10 +147,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+@functools.cache
+def _setting_types() -> dict[str, Any]:
+    """Each setting a config file may name, with its type."""
+    return {k: v for k, v in typing.get_type_hints(Settings).items() if k not in _BOOKKEEPING}
+
+
 def _checked(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Keys spelled with `_`, each a setting, each value of its setting's type (ConfigError)."""
-    hints = {k: v for k, v in typing.get_type_hints(Settings).items() if k not in _BOOKKEEPING}
-    return check_values(data, hints, path)
+    return check_values(data, _setting_types(), path)
 
 
 def _repo_settings(data: dict[str, Any], path: Path, warnings: list[str]) -> dict[str, Any]:
@@ -157,7 +163,7 @@ def _repo_settings(data: dict[str, Any], path: Path, warnings: list[str]) -> dic
     checked on the key as `_` spells it, or a dash walks past the check; a
     warning naming every other setting as the file spells it. A key that is
     no setting at all stays, for _checked to name it as a typo."""
-    settings = {*typing.get_type_hints(Settings), *TABLES} - set(_BOOKKEEPING)
+    settings = {*_setting_types(), *TABLES}
     kept: dict[str, Any] = {}
     for spelled, value in data.items():
         key = spelled.replace("-", "_")
