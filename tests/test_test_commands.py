@@ -180,6 +180,17 @@ def test_each_declared_command_runs_and_all_must_pass(tmp_path: Path) -> None:
     assert narrowed.ok and "renders" not in narrowed.output and "backend-ok --only-this" in narrowed.output
 
 
+def test_one_declared_command_that_cannot_run_makes_the_whole_run_one(tmp_path: Path) -> None:
+    from tools.registry import ToolContext
+    from tools.testing import run_test_command
+
+    ctx = ToolContext(root=tmp_path, runner=Runner(tmp_path, mode="process"), test_cmd="echo backend-ok",
+                      more_test_cmds=("no-such-test-runner-here",))
+    result = run_test_command(ctx)
+    assert not result.ok
+    assert result.data["cannot_run"].startswith("the test command was not found")
+
+
 @_needs("node", "npm")
 def test_a_python_backend_and_a_js_frontend_are_both_tested(tmp_path: Path) -> None:
     project = make_repo(tmp_path / "app", {

@@ -268,6 +268,9 @@ def _combined(results: list[ToolResult]) -> ToolResult:
         "timed_out": any(r.data.get("timed_out") for r in results),
         "tests": {**counts, "exit_code": exit_code, "failures": [f for t in tests for f in t.get("failures", [])]},
     }
+    # One command that cannot run (its runner missing) makes the whole run one the gate cannot judge.
+    if reason := next((r.data["cannot_run"] for r in results if r.data.get("cannot_run")), None):
+        data["cannot_run"] = reason
     return ToolResult("\n\n".join(r.output for r in results), ok=all(r.ok for r in results), data=data)
 
 
