@@ -30,7 +30,7 @@ from sandbox.isolation import BwrapConfig, Layout, fix_hint, probe_bwrap
 from sandbox.limits import Limits, protect_own_environment
 from sandbox.process import CommandResult, execute
 from sandbox.python_env import PythonEnv, discover
-from sandbox.state import cache_dir, config_dir, state_dir
+from sandbox.state import agent_folders
 from sandbox.toolchains import home_toolchains
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class Runner:
         node_modules = workspace.source / "node_modules"
         if node_modules.is_dir() and not (workspace.root / "node_modules").exists():
             options.setdefault("node_modules", node_modules)
-        hidden = [path for path in (workspace.source, state_dir(), cache_dir(), config_dir()) if path.is_dir()]
+        hidden = ([workspace.source] if workspace.source.is_dir() else []) + agent_folders()
         return cls(workspace.root, mode, hide=hidden, project=shown_at or workspace.source, **options)
 
     def run(

@@ -28,6 +28,13 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
+def agent_folders() -> list[Path]:
+    """The agent's own folders that exist: other sessions' conversations and
+    working copies, caches, the user's config (its api_key). Hidden from every
+    sandboxed command, wherever XDG puts them."""
+    return [path for path in (state_dir(), cache_dir(), config_dir()) if path.is_dir()]
+
+
 def worktrees_dir() -> Path:
     """Working copies live in `worktrees/<id>`, their records in `worktrees/<id>.json`."""
     return state_dir() / "worktrees"

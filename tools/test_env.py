@@ -67,9 +67,9 @@ def check_pytest_in_sandbox(python: "PythonEnv", mode: str, test_cmd: str, proje
     get, with the user's tree hidden (the interpreter may be repository
     content): needs no working copy, so it runs while one is being made."""
     from sandbox.runner import Runner, SandboxUnavailable
-    from sandbox.state import cache_dir, config_dir, state_dir
+    from sandbox.state import agent_folders
 
-    hidden = [p for p in (project, state_dir(), cache_dir(), config_dir()) if p.is_dir()]
+    hidden = ([project] if project.is_dir() else []) + agent_folders()
     with tempfile.TemporaryDirectory(prefix="codex-agent-check-") as empty:
         try:
             runner = Runner(Path(empty), mode, python=python, hide=hidden)

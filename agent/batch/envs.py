@@ -30,16 +30,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.batch.checkout import checkout, locked
-from agent.batch.judge import SETUP_TIMEOUT, SetupError
+from agent.batch.judge import SetupError, run_setup
 from agent.batch.paths import cache_dir
 from sandbox.git import GitError, git_text
 from sandbox.python_env import PythonEnv, PythonNotFound, discover, python_env
 from sandbox.runner import Runner, SandboxUnavailable
-from sandbox.state import config_dir, state_dir
+from sandbox.state import agent_folders
 
 VENV = ".venv"
 _MARKER = "codex-agent-env.json"  # in the venv, written when the build succeeded
-_TAIL_LINES = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,15 +87,14 @@ def prepare_env(task: dict[str, Any], source: Path, python: str | None, sandbox:
 def _build(folder: Path, source: Path, base: PythonEnv, commands: list[str], sandbox: str) -> None:
     checkout(str(source), "HEAD", folder)
     # The agent's folders (other tasks' checkouts, sessions, the user's config) stay hidden.
-    hidden = [path for path in (state_dir(), cache_dir(), config_dir()) if path.is_dir()]
-    _run(_runner(folder, base, hidden, sandbox), f"python3 -m venv {VENV}", network=False)
+    hidden = agent_folders()
+    run_setup(_runner(folder, base, hidden, sandbox), [f"python3 -m venv {VENV}"], field="env_setup")
     venv = python_env(folder / VENV, "the task's env_setup environment")
     # The venv lies in the writable checkout: bound back read-only like a project's
     # .venv, it could not be installed into.
     writable = dataclasses.replace(venv, mounts=tuple(m for m in venv.mounts if m != venv.prefix))
     runner = _runner(folder, writable, hidden, sandbox)
-    for command in commands:
-        _run(runner, command, network=True)
+    run_setup(runner, commands, network=True, field="env_setup")
     for child in folder.iterdir():  # the working copies stand in for the checkout
         if child.name != VENV:
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
@@ -109,11 +107,3 @@ def _runner(folder: Path, python: PythonEnv, hidden: list[Path], sandbox: str) -
         return Runner(folder, sandbox, python=python, hide=hidden, allow_secrets=(f"{VENV}/*",))
     except SandboxUnavailable as exc:
         raise SetupError(f"env_setup cannot run: {exc}") from exc
-
-
-def _run(runner: Runner, command: str, *, network: bool) -> None:
-    result = runner.run(command, timeout=SETUP_TIMEOUT, network=network)
-    if result.exit_code != 0:
-        status = "timed out" if result.timed_out else f"exit {result.exit_code}"
-        tail = "\n".join(result.output.rstrip().splitlines()[-_TAIL_LINES:])
-        raise SetupError(f"env_setup command {command!r} failed ({status}):\n{tail}")

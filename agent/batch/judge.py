@@ -29,6 +29,7 @@ from tools.testing import DEFAULT_PYTEST, Summary, is_pytest, parse_junit, run_p
 
 JUDGE_TIMEOUT = 1800.0  # seconds for the judged test run
 SETUP_TIMEOUT = 1800.0
+SETUP_TAIL_LINES = 20  # of a failed setup command's output, in the task's reason
 OUTPUT_BYTES = 8_000_000
 OUTPUT_TAIL_LINES = 30  # of the judged run's output, kept in the verdict
 # A test file that cannot be imported leaves the other files judged.
@@ -109,13 +110,15 @@ def python_prefix(value: str) -> Path:
     return prefix
 
 
-def run_setup(runner: Runner, commands: list[str]) -> None:
+def run_setup(runner: Runner, commands: list[str], *, network: bool = False, field: str = "setup") -> None:
+    """Each command in turn; SetupError naming the task file's `field` and
+    the failing command, with its output's last lines."""
     for command in commands:
-        result = runner.run(command, timeout=SETUP_TIMEOUT)
+        result = runner.run(command, timeout=SETUP_TIMEOUT, network=network)
         if result.exit_code != 0:
             status = "timed out" if result.timed_out else f"exit {result.exit_code}"
-            tail = "\n".join(result.output.rstrip().splitlines()[-20:])
-            raise SetupError(f"setup command {command!r} failed ({status}):\n{tail}")
+            tail = "\n".join(result.output.rstrip().splitlines()[-SETUP_TAIL_LINES:])
+            raise SetupError(f"{field} command {command!r} failed ({status}):\n{tail}")
 
 
 def patched_files(patch: str) -> list[str]:
