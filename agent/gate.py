@@ -132,16 +132,16 @@ class Gate:
                 if targeted.verification.status is not Status.PASSED:
                     return targeted
         full_ctx = replace(self.ctx, command_timeout=self.full_timeout or self.ctx.command_timeout)
-        full = run_test_command(full_ctx)
-        emit(TestsRan(full.ok, full.output, full.data.get("tests", {}), "whole suite"))
+        full = self._run("", emit, "whole suite", full_ctx)
         if full.data.get("timed_out") and targeted is not None:
             emit(Notice(f"the whole test suite took longer than {full_ctx.command_timeout:g} s; "
                         "only the tests related to the changes were verified"))
             return targeted
         return self._judge(full, "", emit)
 
-    def _run(self, args: str, emit: Callable[[Event], None], scope: str) -> ToolResult:
-        result = run_test_command(self.ctx, args)
+    def _run(self, args: str, emit: Callable[[Event], None], scope: str,
+             ctx: ToolContext | None = None) -> ToolResult:
+        result = run_test_command(ctx or self.ctx, args)
         emit(TestsRan(result.ok, result.output, result.data.get("tests", {}), scope))
         return result
 
