@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
-import openai
-
 from agent.messages import Message, ModelReply
+from agent.sdk import openai
 
 if TYPE_CHECKING:
     from agent.config import Settings

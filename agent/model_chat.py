@@ -11,8 +11,6 @@ import json
 import secrets
 from typing import Any
 
-import openai
-
 from agent.messages import Message, ModelReply, ToolCall, Usage
 from agent.model import (
     ModelError,
@@ -25,6 +23,7 @@ from agent.model import (
     dump,
     is_openai,
 )
+from agent.sdk import openai
 from agent.tool_text import sendable_arguments, settle_calls, split_think, text_tool_calls
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
-
 from agent.messages import Message, ModelReply, ToolCall, Usage
 from agent.model import (
     CONTEXT_OVERFLOW,
@@ -21,6 +19,7 @@ from agent.model import (
     is_overflow_text,
     one_line,
 )
+from agent.sdk import openai
 from agent.tool_text import sendable_arguments, settle_calls
 
 

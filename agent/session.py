@@ -35,6 +35,7 @@ from tools.registry import ToolContext
 if TYPE_CHECKING:
     from agent.loop import Limits, Outcome
     from agent.model import ModelClient
+    from tools.test_command import TestCommand
 
 
 MAP_SHARE = 8  # the repository map takes at most 1/8 of the context window
@@ -83,8 +84,9 @@ def _in_background(create: Callable[[Path, str], Workspace], source: Path, run_i
     return create(source, run_id=run_id)
 
 
-# (the tests' interpreter, the commands' sandbox, the test command checked, why it cannot start or None)
-_PythonCheck = tuple[PythonEnv, Isolation, "str | None", "str | None"]
+# (the tests' interpreter, the commands' sandbox, the test commands the tree declares,
+#  why the first cannot start or None)
+_PythonCheck = tuple[PythonEnv, Isolation, "list[TestCommand]", "str | None"]
 
 
 def sessions_dir() -> Path:
@@ -139,7 +141,7 @@ class Session:
         self._repo_map = _start_repo_map(workspace.root if workspace else self.source, settings.map_tokens, focus)
         pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="start-up")
         self._copying = pool.submit(lambda: workspace or _in_background(Workspace.create, self.source, self.run_id))
-        checking = pool.submit(self._check_python)
+        checking = pool.submit(self._check_python, workspace.root if workspace else self.source)
         asking = pool.submit(_window_for, settings)  # a local server is asked over HTTP
         pool.shutdown(wait=False)
         from agent.loop import Agent
@@ -151,7 +153,7 @@ class Session:
         self.client = client or self._first_client()
         self._python, self.isolation = self._sandbox(checking)
         self.ctx = self._tool_context(workspace.root if workspace else Workspace.root_for(self.run_id),
-                                      workspace.root if workspace else self.source, ask)
+                                      checking.result()[2], ask)
         self._preflight(checking)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits(asking)
@@ -224,18 +226,22 @@ class Session:
         if self._fresh and self._copying.exception() is None:
             self._copying.result().discard()
 
-    def _check_python(self) -> "_PythonCheck":
-        """The tests' interpreter, the sandbox commands will get, and why the
-        test command cannot start with them (None: it can). Needs no working
-        copy, so it runs while one is made."""
+    def _check_python(self, tree: Path) -> "_PythonCheck":
+        """The tests' interpreter, the sandbox commands will get, the test
+        commands `tree` declares (none looked for when one is configured), and
+        why the test command cannot start (None: it can). `tree`: the user's
+        tree, which a new copy equals, so this runs while the copy is made; or
+        a resumed copy."""
+        from tools.test_command import detect_test_commands
         from tools.test_env import preflight
-        from tools.testing import detect_test_command
 
         python = discover(self.cwd, self.source, self.settings.python)
         isolation = choose_isolation(self.settings.sandbox)
-        test_cmd = (self.settings.test_cmd or detect_test_command(self.source)) if self.settings.verify else None
-        problem = preflight(python, self.settings.sandbox, test_cmd, self.source) if test_cmd else None
-        return python, isolation, test_cmd, problem
+        detected = [] if self.settings.test_cmd else detect_test_commands(tree)
+        test_cmd = self.settings.test_cmd or (detected[0].command if detected else None)
+        verified = self.settings.verify and test_cmd
+        problem = preflight(python, self.settings.sandbox, test_cmd, self.source) if verified else None
+        return python, isolation, detected, problem
 
     def _sandbox(self, checking: "Future[_PythonCheck]") -> "tuple[PythonEnv, Isolation]":
         """The tests' interpreter and the commands' sandbox, or why there are none."""
@@ -252,12 +258,7 @@ class Session:
     def _preflight(self, checking: "Future[_PythonCheck]") -> None:
         """Before the first model request: can the test command start at all?
         A run whose gate can never pass would spend the whole budget."""
-        from tools.test_env import preflight
-
-        python, _, checked, problem = checking.result()
-        if self.settings.verify and self.ctx.test_cmd and self.ctx.test_cmd != checked:
-            # The working copy detected another command than the user's tree (a resumed copy).
-            problem = preflight(python, self.settings.sandbox, self.ctx.test_cmd, self.source)
+        problem = checking.result()[3]
         if problem:
             self._discard_copy()
             raise SessionError(problem, EXIT_USAGE)
@@ -273,20 +274,16 @@ class Session:
             self._discard_copy()
             raise SessionError(str(exc), EXIT_USAGE) from exc
 
-    def _tool_context(self, root: Path, tree: Path, ask: Callable[[str], str] | None) -> ToolContext:
-        """The tools' context for the copy at `root`, the test command detected
-        in `tree` (the copy, or the user's tree it is made from); its runner
-        comes with the copy (`_copy_ready`)."""
+    def _tool_context(self, root: Path, detected: "list[TestCommand]", ask: Callable[[str], str] | None) -> ToolContext:
+        """The tools' context for the copy at `root`, with the configured test
+        command or the `detected` ones; its runner comes with the copy
+        (`_copy_ready`)."""
         test_cmd = self.settings.test_cmd
         more: tuple[str, ...] = ()
         self.tests_line = f"{test_cmd} (configured)" if test_cmd else ""  # by --test-cmd or a config file
-        if test_cmd is None:
-            from tools.test_command import detect_test_commands
-
-            detected = detect_test_commands(tree)
-            if detected:
-                test_cmd, more = detected[0].command, tuple(d.command for d in detected[1:])
-                self.tests_line = "; ".join(map(str, detected))
+        if detected:
+            test_cmd, more = detected[0].command, tuple(d.command for d in detected[1:])
+            self.tests_line = "; ".join(map(str, detected))
         return ToolContext(
             root=root,
             approval=ApprovalPolicy(self.settings.approval, ask=ask),

@@ -1,0 +1,77 @@
+"""agent/sdk.py: the openai package without building all of openai.types up
+front, and unchanged for whoever reads openai.types. Each test runs a fresh
+interpreter: the deferral only happens before the SDK's first import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python(code: str, *path: Path) -> str:
+    env_path = ":".join(map(str, (*path, ROOT)))
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_request_does_not_build_every_type_yet_every_type_is_there():
+    out = python("""
+        import sys
+        from agent.sdk import openai
+        client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+        client.chat.completions, client.responses  # what a request loads
+        print("openai.types.batch" in sys.modules, "openai.types.eval_create_params" in sys.modules)
+        from openai.types import Batch
+        print(Batch.__name__, openai.types.Completion.__name__, "openai.types.batch" in sys.modules)
+    """)
+    assert out.splitlines() == ["False False", "Batch Completion True"]
+
+
+def test_threads_reading_the_types_at_once_all_see_them():
+    out = python("""
+        import threading
+        from agent.sdk import openai
+        barrier, seen = threading.Barrier(8), []
+        def read():
+            barrier.wait()
+            seen.append(openai.types.FileObject.__name__)
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        print(sorted(set(seen)), len(seen))
+    """)
+    assert out == "['FileObject'] 8"
+
+
+def test_a_missing_name_is_an_attribute_error_as_from_any_module():
+    out = python("""
+        from agent.sdk import openai
+        try:
+            openai.types.NoSuchType
+        except AttributeError as exc:
+            print(exc)
+    """)
+    assert out == "module 'openai.types' has no attribute 'NoSuchType'"
+
+
+def test_an_sdk_that_cannot_be_imported_so_is_imported_plainly(tmp_path):
+    # An SDK whose __init__ needs its types' __init__ to have run already.
+    package = tmp_path / "openai"
+    (package / "types").mkdir(parents=True)
+    (package / "types" / "__init__.py").write_text("READY = True\n")
+    (package / "__init__.py").write_text(
+        "from . import types\n"
+        "if 'READY' not in vars(types):\n"
+        "    raise ImportError('types not initialised')\n"
+        "OpenAI = 'plain'\n"
+    )
+    out = python("""
+        from agent.sdk import openai
+        print(openai.OpenAI, openai.types.READY)
+    """, tmp_path)
+    assert out == "plain True"
