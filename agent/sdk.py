@@ -1,15 +1,15 @@
 """The `openai` package, imported without the part a request does not need.
 
 `import openai` spends most of its half second building the model classes of
-all of `openai.types` (evals, graders, images, audio, vector stores...),
+`openai.types`, all of them (evals, graders, images, audio, vector stores...),
 because the package's `__init__` imports that whole subpackage. A request
 needs only the submodules its own resource imports (`openai.types.chat`,
 `openai.types.responses`). So before the SDK is imported, `openai.types` is
 registered as the real package with its `__init__` not yet run: submodules
 import as usual, and the first name read from the package itself runs the
 `__init__` (once, under a lock), so code using `openai.types.X` sees no
-difference. It is the start-up's largest single saving (issue 14: the first
-request). Should a future SDK not import this way, the plain import is made.
+difference. That saves about 0.1 s before the first request (issue 14).
+Should a future SDK not import this way, the plain import is made.
 
 Use `from agent.sdk import openai` instead of `import openai`.
 """
