@@ -358,3 +358,35 @@ def test_the_methods_of_a_two_character_class_get_no_line(tmp_path: Path) -> Non
     assert "def emit_load(self)" in text
     assert "class Op" not in text and "emit_register" not in text  # it would need its class's line
     assert "class Op" in build_repo_map(repo, tokens=1000, task="`Op` emits registers twice")
+
+
+def test_with_a_task_a_files_longest_definition_goes_before_its_most_used(tmp_path: Path) -> None:
+    files = _filler(10)
+    files["pkg/store.py"] = (
+        "def get_value(key):\n    return key\n\n"
+        "def rebuild_index(entries):\n" + "    entries = sorted(entries)\n" * 40
+    )
+    for i in range(6):
+        files[f"pkg/reader{i}.py"] = "from pkg.store import get_value\n\ndef read_it():\n    return get_value(1)\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=120, task="the store loses entries after a restart")
+    # A change is a few lines somewhere in the file: most likely inside its longest definition.
+    assert "def rebuild_index(entries)" in text and "def get_value(key)" not in text
+    # Without a task the map is an overview: the definition others use first.
+    assert "def get_value(key)" in build_repo_map(repo, tokens=120)
+
+
+def test_with_a_task_a_central_files_many_definitions_leave_room_for_the_next_files(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": "", "pkg/notes.py": "def keep_note():\n    pass\n"}
+    helpers = [f"helper_number_{i}" for i in range(30)]
+    files["pkg/core.py"] = "".join(f"def {name}():\n    pass\n\n" for name in helpers)
+    for i in range(12):  # core.py is used everywhere: PageRank puts it far above the rest
+        calls = "".join(f"    core.{name}()\n" for name in helpers)
+        files[f"pkg/user{i}.py"] = f"from pkg import core\n\ndef use_all{i}():\n{calls}"
+    files["pkg/ledger.py"] = "from pkg import core\n\ndef settle_accounts(book):\n" + "    book = core.helper_number_0(book)\n" * 30
+    files["pkg/report.py"] = "from pkg.ledger import settle_accounts\n\ndef monthly_report():\n    return settle_accounts(1)\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=60, task="keep a note in pkg/notes.py")
+    # Any one of core.py's small helpers is less likely to be touched than
+    # ledger.py's one long function, though core.py ranks far higher.
+    assert "def keep_note()" in text and "def settle_accounts(book)" in text
