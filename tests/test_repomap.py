@@ -100,7 +100,7 @@ def test_signatures_nest_methods_under_their_class(shop: Path) -> None:
     text = build_repo_map(shop, tokens=4000)
     core = _section(text, "shop/core.py")
     assert "  class Money\n    def __init__(self, cents: int) -> None\n    def add(self, other: 'Money') -> 'Money'" in core
-    assert "  def format_price(amount: int, currency: str='EUR') -> str" in core
+    assert "  def format_price(amount, currency='EUR') -> str" in core  # too long with its annotations
     assert "    def total(self) -> Money" in _section(text, "shop/cart.py")
 
 

@@ -327,7 +327,13 @@ def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
     files = {"pkg/api.py": f"def request_everything({params}) -> None:\n    pass\n"}
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     line = next(line for line in text.splitlines() if "def request_everything(" in line)
-    assert line.endswith("…") and len(line.strip()) == 64
+    assert line.strip() == "def request_everything(parameter_0=0, parameter…"
+
+
+def test_a_long_signature_loses_its_annotations_before_its_parameters(tmp_path: Path) -> None:
+    files = {"pkg/api.py": "def format_price(amount: int, currency: str = 'EUR') -> str:\n    pass\n"}
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    assert text.endswith("\n  def format_price(amount, currency='EUR') -> str")
 
 
 def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_definitions(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ MAX_CONFIGS = 12
 MAX_TESTS = 2  # test files named per shown module
 # Characters of a signature shown: the name and first parameters say what a
 # definition is; the tail of a long parameter list would cost the lines of
-# two more definitions.
-MAX_SHOWN_SIGNATURE = 64
+# two more definitions. A longer one loses its parameters' annotations first.
+MAX_SHOWN_SIGNATURE = 48
 
 
 def render_map(
@@ -142,4 +142,36 @@ def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
 
 
 def _shortened(signature: str) -> str:
+    if len(signature) > MAX_SHOWN_SIGNATURE:
+        signature = _without_annotations(signature)
     return signature if len(signature) <= MAX_SHOWN_SIGNATURE else signature[: MAX_SHOWN_SIGNATURE - 1] + "…"
+
+
+def _without_annotations(signature: str) -> str:
+    """The signature without its parameters' type annotations (`a: int=1`
+    -> `a=1`): the names say more per character than the types."""
+    start = signature.find("(")
+    if start < 0:
+        return signature
+    kept = [signature[: start + 1]]
+    depth, annotation, quote = 1, False, ""
+    for i in range(start + 1, len(signature)):
+        char = signature[i]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:  # the parameter list ends: the rest (a return annotation) stays
+                return "".join(kept) + signature[i:]
+        elif depth == 1 and char == ":":
+            annotation = True
+        elif depth == 1 and char in ",=":
+            annotation = False
+        if not annotation:
+            kept.append(char)
+    return "".join(kept)
