@@ -67,8 +67,8 @@ def test_a_one_or_two_character_definition_is_shown_when_the_task_names_it(tmp_p
         "calc/activation.py": "class Activation:\n    def e(self):\n        return 1\n    def excitation(self):\n        return 2\n",
         "calc/use.py": "from calc.activation import Activation\n\ndef run_it():\n    return Activation().e()\n",
     })
-    assert "def e(self)" not in build_repo_map(repo, tokens=1000)
-    assert "def e(self)" in build_repo_map(repo, tokens=1000, task="make `e` return the excitation")
+    assert "def e()" not in build_repo_map(repo, tokens=1000)
+    assert "def e()" in build_repo_map(repo, tokens=1000, task="make `e` return the excitation")
 
 
 def test_a_word_of_the_task_matching_a_module_name_focuses_it(tmp_path: Path) -> None:
@@ -361,7 +361,7 @@ def test_the_methods_of_a_two_character_class_get_no_line(tmp_path: Path) -> Non
     }
     repo = make_repo(tmp_path / "r", files)
     text = build_repo_map(repo, tokens=1000)
-    assert "def emit_load(self)" in text
+    assert "def emit_load()" in text
     assert "class Op" not in text and "emit_register" not in text  # it would need its class's line
     assert "class Op" in build_repo_map(repo, tokens=1000, task="`Op` emits registers twice")
 
@@ -396,3 +396,10 @@ def test_with_a_task_a_central_files_many_definitions_leave_room_for_the_next_fi
     # Any one of core.py's small helpers is less likely to be touched than
     # ledger.py's one long function, though core.py ranks far higher.
     assert "def keep_note()" in text and "def settle_accounts(book)" in text
+
+
+def test_a_method_is_shown_without_its_self(tmp_path: Path) -> None:
+    files = {"pkg/cart.py": "class Cart:\n    def add_item(self, item):\n        pass\n\n    def clear_all(self):\n        pass\n\ndef merge(self, other):\n    pass\n"}
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    assert "  class Cart\n    def add_item(item)\n    def clear_all()\n" in text
+    assert "  def merge(self, other)" in text  # a function's first parameter is its own, whatever its name

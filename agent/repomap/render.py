@@ -138,7 +138,22 @@ def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
             if defs[j].depth < depth:
                 show.add(j)
                 depth = defs[j].depth
-    return [f"{'  ' * (defs[i].depth + 1)}{_shortened(defs[i].signature)}" for i in sorted(show)]
+    lines = []
+    for i in sorted(show):
+        signature = _without_self(defs[i].signature) if defs[i].depth else defs[i].signature
+        lines.append(f"{'  ' * (defs[i].depth + 1)}{_shortened(signature)}")
+    return lines
+
+
+def _without_self(signature: str) -> str:
+    """A method's signature without its `self`: shown under its class, it
+    says nothing, and costs a token or two on every method's line."""
+    head, _, params = signature.partition("(")
+    if params.startswith("self, "):
+        return f"{head}({params.removeprefix('self, ')}"
+    if params.startswith("self)"):
+        return f"{head}({params.removeprefix('self')}"
+    return signature
 
 
 def _shortened(signature: str) -> str:
