@@ -33,7 +33,7 @@ SIZE_FLOOR = 0.05  # the use a definition nobody names counts as, against the fi
 PLACE_DECAY = 0.6
 SIZE_EXP = 0.8
 WORD_FACTOR = 4.0
-TASK_NAME_SHARE = 0.3  # a file's name alone, against a definition as likely as the file
+TASK_NAME_SHARE = 0.2  # a file's name alone, against a definition as likely as the file
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
