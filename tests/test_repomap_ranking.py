@@ -67,8 +67,8 @@ def test_a_one_or_two_character_definition_is_shown_when_the_task_names_it(tmp_p
         "calc/activation.py": "class Activation:\n    def e(self):\n        return 1\n    def excitation(self):\n        return 2\n",
         "calc/use.py": "from calc.activation import Activation\n\ndef run_it():\n    return Activation().e()\n",
     })
-    assert "def e(self)" not in build_repo_map(repo, tokens=1000)
-    assert "def e(self)" in build_repo_map(repo, tokens=1000, task="make `e` return the excitation")
+    assert "def e()" not in build_repo_map(repo, tokens=1000)
+    assert "def e()" in build_repo_map(repo, tokens=1000, task="make `e` return the excitation")
 
 
 def test_a_word_of_the_task_matching_a_module_name_focuses_it(tmp_path: Path) -> None:
@@ -327,7 +327,13 @@ def test_a_long_signature_is_cut_in_the_map(tmp_path: Path) -> None:
     files = {"pkg/api.py": f"def request_everything({params}) -> None:\n    pass\n"}
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     line = next(line for line in text.splitlines() if "def request_everything(" in line)
-    assert line.endswith("…") and len(line.strip()) == 64
+    assert line.strip() == "def request_everything(parameter_0=0, parameter…"
+
+
+def test_a_long_signature_loses_its_annotations_before_its_parameters(tmp_path: Path) -> None:
+    files = {"pkg/api.py": "def format_price(amount: int, currency: str = 'EUR') -> str:\n    pass\n"}
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    assert text.endswith("\n  def format_price(amount, currency='EUR') -> str")
 
 
 def test_the_parts_of_a_compound_word_the_repository_does_not_define_pick_definitions(tmp_path: Path) -> None:
@@ -355,6 +361,45 @@ def test_the_methods_of_a_two_character_class_get_no_line(tmp_path: Path) -> Non
     }
     repo = make_repo(tmp_path / "r", files)
     text = build_repo_map(repo, tokens=1000)
-    assert "def emit_load(self)" in text
+    assert "def emit_load()" in text
     assert "class Op" not in text and "emit_register" not in text  # it would need its class's line
     assert "class Op" in build_repo_map(repo, tokens=1000, task="`Op` emits registers twice")
+
+
+def test_with_a_task_a_files_longest_definition_goes_before_its_most_used(tmp_path: Path) -> None:
+    files = _filler(10)
+    files["pkg/store.py"] = (
+        "def get_value(key):\n    return key\n\n"
+        "def rebuild_index(entries):\n" + "    entries = sorted(entries)\n" * 40
+    )
+    for i in range(6):
+        files[f"pkg/reader{i}.py"] = "from pkg.store import get_value\n\ndef read_it():\n    return get_value(1)\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=120, task="the store loses entries after a restart")
+    # A change is a few lines somewhere in the file: most likely inside its longest definition.
+    assert "def rebuild_index(entries)" in text and "def get_value(key)" not in text
+    # Without a task the map is an overview: the definition others use first.
+    assert "def get_value(key)" in build_repo_map(repo, tokens=120)
+
+
+def test_with_a_task_a_central_files_many_definitions_leave_room_for_the_next_files(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": "", "pkg/notes.py": "def keep_note():\n    pass\n"}
+    helpers = [f"helper_number_{i}" for i in range(30)]
+    files["pkg/core.py"] = "".join(f"def {name}():\n    pass\n\n" for name in helpers)
+    for i in range(12):  # core.py is used everywhere: PageRank puts it far above the rest
+        calls = "".join(f"    core.{name}()\n" for name in helpers)
+        files[f"pkg/user{i}.py"] = f"from pkg import core\n\ndef use_all{i}():\n{calls}"
+    files["pkg/ledger.py"] = "from pkg import core\n\ndef settle_accounts(book):\n" + "    book = core.helper_number_0(book)\n" * 30
+    files["pkg/report.py"] = "from pkg.ledger import settle_accounts\n\ndef monthly_report():\n    return settle_accounts(1)\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=60, task="keep a note in pkg/notes.py")
+    # Any one of core.py's small helpers is less likely to be touched than
+    # ledger.py's one long function, though core.py ranks far higher.
+    assert "def keep_note()" in text and "def settle_accounts(book)" in text
+
+
+def test_a_method_is_shown_without_its_self(tmp_path: Path) -> None:
+    files = {"pkg/cart.py": "class Cart:\n    def add_item(self, item):\n        pass\n\n    def clear_all(self):\n        pass\n\ndef merge(self, other):\n    pass\n"}
+    text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
+    assert "  class Cart\n    def add_item(item)\n    def clear_all()\n" in text
+    assert "  def merge(self, other)" in text  # a function's first parameter is its own, whatever its name

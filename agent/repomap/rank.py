@@ -5,7 +5,9 @@ gets an edge to it, weighted by how often it uses it and how telling the
 name is; an import adds an edge too. PageRank (personalised towards the files
 the task points at) scores the files; each definition then gets the rank
 that flows to it along the edges that name it, which orders the definitions
-within their file, while the file's rank places them in the map.
+within their file, while the file's rank places them in the map. With a
+task the map is a guess at where the change falls instead: a file's place
+in the ranking and a definition's share of its file's lines score it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ NAME_SHARE = 0.6  # a file's name alone, against its best definition
 # than 1, a long file's tail gives way sooner to the best lines of the next files.
 DEF_DECAY = 1.3
 SIZE_FLOOR = 0.05  # the use a definition nobody names counts as, against the file's most used one
+# With a task (see _place_chances and _task_scores; fitted on the recall corpus).
+PLACE_DECAY = 0.6
+SIZE_EXP = 0.8
+WORD_FACTOR = 4.0
+TASK_NAME_SHARE = 0.2  # a file's name alone, against a definition as likely as the file
 _SIGNIFICANT_DUNDERS = {"__init__", "__call__"}  # they say how a class is built and used
 _WORDY = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z0-9][A-Z]")  # snake_case or camelCase
 
@@ -123,20 +130,25 @@ def rank_files_and_defs(
                 if src in links[name][0]:
                     own[src, name] = passed[src] * strength
 
-    # Laid out in file-rank order: a file's k-th best definition scores its
-    # file's rank / (k + 1) ** DEF_DECAY, so a central file shows its best definitions
-    # before a lesser file shows any, and its tail gives way to other files.
+    # Without a task the map is an overview: each file's definitions by use,
+    # the k-th scoring its file's rank / (k + 1) ** DEF_DECAY. With one it is
+    # a guess at where the change falls: the chance that a file is touched
+    # (by its place in the ranking) times the chance that the change falls
+    # inside a definition (by its share of the file's lines and the task's words).
+    task = bool(focus.weights)
+    standing = _place_chances(ranks) if task else ranks
+    name_share = TASK_NAME_SHARE if task else NAME_SHARE
     ranked: list[RankedDef] = []
     named = focus.named()
     subjects = {t: [index[m] for m in named] for t, named in named_subjects(files, skip_defs_of).items()}
     for i, f in enumerate(files):
-        ranked.append((ranks[i] * NAME_SHARE, f, -1))
+        ranked.append((standing[i] * name_share, f, -1))
         # A test file the task names shows its tests; any other only those
         # holding a word of the task, placed as high as the module it is named after.
         only_task_words = f in skip_defs_of and f not in named
         if only_task_words and not (focus.words or focus.idents):
             continue
-        base = max([ranks[i]] + [ranks[m] for m in subjects.get(f, ())]) if only_task_words else ranks[i]
+        base = max([standing[i]] + [standing[m] for m in subjects.get(f, ())]) if only_task_words else standing[i]
         scored = []
         summary = summaries[f]
         received_at: dict[int, float] = {}  # depth -> what the latest definition there received
@@ -160,14 +172,48 @@ def rank_files_and_defs(
             order = 0 if d.name in focus.idents else 1 if any(w in d.name.lower() for w in focus.words) else 2
             if order < 2 or not only_task_words:
                 scored.append((order, received, j))
-        most = max((r for _, r, _ in scored), default=0.0) or 1.0
-        # Within a kind, by use, and by size: a change is a few lines
-        # somewhere in the file, most likely inside its long definitions
-        # (a compiler's visit_* methods, used by nobody by name, differ by that only).
-        scored.sort(key=lambda t: (t[0], -(t[1] / most + SIZE_FLOOR) * math.sqrt(summary.own_lines(t[2])), t[2]))
-        ranked.extend((base / (k + 1) ** DEF_DECAY, f, j) for k, (_, _, j) in enumerate(scored))
+        layout = _task_scores if task else _overview_scores
+        ranked.extend((score, f, j) for score, j in layout(base, scored, summary))
     ranked.sort(key=lambda e: (-e[0], e[1], e[2]))
     return dict(zip(files, ranks)), ranked
+
+
+def _place_chances(ranks: list[float]) -> list[float]:
+    """Per file, 1 / (place + 1) ** PLACE_DECAY, its place counted from the
+    top of the ranking. On real histories the share of changes touching the
+    file at a place falls about so, far more gently than PageRank scores
+    do: taken as they are, the first file's scores would outweigh every
+    definition of the next ten files."""
+    order = sorted(range(len(ranks)), key=lambda i: (-ranks[i], i))
+    chances = [0.0] * len(ranks)
+    for place, i in enumerate(order):
+        chances[i] = 1 / (place + 1) ** PLACE_DECAY
+    return chances
+
+
+def _overview_scores(base: float, scored: list[tuple[int, float, int]], summary: FileSummary) -> list[tuple[float, int]]:
+    """Without a task: the kinds in order, within a kind by use and by size
+    (a compiler's visit_* methods, used by nobody by name, differ by that
+    only), the k-th scoring base / (k + 1) ** DEF_DECAY so a central file
+    shows its best definitions before a lesser file shows any."""
+    most = max((r for _, r, _ in scored), default=0.0) or 1.0
+    ordered = sorted(scored, key=lambda t: (t[0], -(t[1] / most + SIZE_FLOOR) * math.sqrt(summary.own_lines(t[2])), t[2]))
+    return [(base / (k + 1) ** DEF_DECAY, j) for k, (_, _, j) in enumerate(ordered)]
+
+
+def _task_scores(base: float, scored: list[tuple[int, float, int]], summary: FileSummary) -> list[tuple[float, int]]:
+    """With a task: base times the chance that the change falls inside the
+    definition. A definition the task names is as likely as its file; any
+    other as its share of the file's lines to the power SIZE_EXP (a change
+    is a few lines somewhere in the file: on real histories it falls in a
+    definition about so), WORD_FACTOR times that when it holds a word of the task.
+    Use says little here: the changed definition is rarely the most used one."""
+    lines = max(summary.lines, 1)
+    scores = []
+    for order, _, j in scored:
+        chance = 1.0 if order == 0 else (summary.own_lines(j) / lines) ** SIZE_EXP * (WORD_FACTOR if order == 1 else 1.0)
+        scores.append((base * min(chance, 1.0), j))
+    return scores
 
 
 def _name_weight(name: str, test_only: bool, focused: bool) -> float:

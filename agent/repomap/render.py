@@ -23,8 +23,8 @@ MAX_CONFIGS = 12
 MAX_TESTS = 2  # test files named per shown module
 # Characters of a signature shown: the name and first parameters say what a
 # definition is; the tail of a long parameter list would cost the lines of
-# two more definitions.
-MAX_SHOWN_SIGNATURE = 64
+# two more definitions. A longer one loses its parameters' annotations first.
+MAX_SHOWN_SIGNATURE = 48
 
 
 def render_map(
@@ -138,8 +138,55 @@ def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
             if defs[j].depth < depth:
                 show.add(j)
                 depth = defs[j].depth
-    return [f"{'  ' * (defs[i].depth + 1)}{_shortened(defs[i].signature)}" for i in sorted(show)]
+    lines = []
+    for i in sorted(show):
+        signature = _without_self(defs[i].signature) if defs[i].depth else defs[i].signature
+        lines.append(f"{'  ' * (defs[i].depth + 1)}{_shortened(signature)}")
+    return lines
+
+
+def _without_self(signature: str) -> str:
+    """A method's signature without its `self`: shown under its class, it
+    says nothing, and costs a token or two on every method's line."""
+    head, _, params = signature.partition("(")
+    if params.startswith("self, "):
+        return f"{head}({params.removeprefix('self, ')}"
+    if params.startswith("self)"):
+        return f"{head}({params.removeprefix('self')}"
+    return signature
 
 
 def _shortened(signature: str) -> str:
+    if len(signature) > MAX_SHOWN_SIGNATURE:
+        signature = _without_annotations(signature)
     return signature if len(signature) <= MAX_SHOWN_SIGNATURE else signature[: MAX_SHOWN_SIGNATURE - 1] + "…"
+
+
+def _without_annotations(signature: str) -> str:
+    """The signature without its parameters' type annotations (`a: int=1`
+    -> `a=1`): the names say more per character than the types."""
+    start = signature.find("(")
+    if start < 0:
+        return signature
+    kept = [signature[: start + 1]]
+    depth, annotation, quote = 1, False, ""
+    for i in range(start + 1, len(signature)):
+        char = signature[i]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:  # the parameter list ends: the rest (a return annotation) stays
+                return "".join(kept) + signature[i:]
+        elif depth == 1 and char == ":":
+            annotation = True
+        elif depth == 1 and char in ",=":
+            annotation = False
+        if not annotation:
+            kept.append(char)
+    return "".join(kept)
