@@ -399,7 +399,8 @@ def test_with_a_task_a_central_files_many_definitions_leave_room_for_the_next_fi
 
 
 def test_a_method_is_shown_without_its_self(tmp_path: Path) -> None:
-    files = {"pkg/cart.py": "class Cart:\n    def add_item(self, item):\n        pass\n\n    def clear_all(self):\n        pass\n\ndef merge(self, other):\n    pass\n"}
+    files = {"pkg/cart.py": "class Cart:\n    def add_item(self, item):\n        pass\n\n    def clear_all(self):\n        pass\n\n"
+                            "    def url_for(self, /, endpoint):\n        pass\n\ndef merge(self, other):\n    pass\n"}
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
-    assert "  class Cart\n    def add_item(item)\n    def clear_all()\n" in text
+    assert "  class Cart\n    def add_item(item)\n    def clear_all()\n    def url_for(endpoint)\n" in text
     assert "  def merge(self, other)" in text  # a function's first parameter is its own, whatever its name

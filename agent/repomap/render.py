@@ -146,13 +146,13 @@ def _outline(summary: FileSummary, chosen: set[int]) -> list[str]:
 
 
 def _without_self(signature: str) -> str:
-    """A method's signature without its `self`: shown under its class, it
-    says nothing, and costs a token or two on every method's line."""
+    """A method's signature without its `self` (and a `/` that only made it
+    positional): shown under its class, it says nothing, and costs a token
+    or two on every method's line."""
     head, _, params = signature.partition("(")
-    if params.startswith("self, "):
-        return f"{head}({params.removeprefix('self, ')}"
-    if params.startswith("self)"):
-        return f"{head}({params.removeprefix('self')}"
+    for first in ("self, /, ", "self, /)", "self, ", "self)"):
+        if params.startswith(first):
+            return f"{head}({params.removeprefix(first.rstrip(')'))}"
     return signature
 
 
