@@ -83,10 +83,15 @@ def _copy(source: Path, dest: Path) -> Path:
     return dest
 
 
+def folder_name(repo: str) -> str:
+    """A cache folder's readable part for a repository URL or path: its last
+    component, without `.git`, in characters safe in a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", repo.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
+
+
 def _cached(url: str, base_commit: str | None) -> Path:
     """The bare cache of `url`, holding `base_commit` (fetched if missing)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
-    cache = cache_dir() / "repos" / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
+    cache = cache_dir() / "repos" / f"{folder_name(url)}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
     with locked(cache.with_suffix(".lock")):
         try:
             if not cache.is_dir():

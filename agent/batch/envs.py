@@ -24,12 +24,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from agent.batch.checkout import checkout, locked
+from agent.batch.checkout import checkout, folder_name, locked
 from agent.batch.judge import SetupError, run_setup
 from agent.batch.paths import cache_dir
 from sandbox.git import GitError, git_text
@@ -67,8 +66,7 @@ def prepare_env(task: dict[str, Any], source: Path, python: str | None, sandbox:
         raise SetupError(f"env_setup: cannot read the checkout's state: {exc}") from exc
     inputs = {"repo": task["repo"], "tree": tree, "env_setup": task["env_setup"], "python": str(base.prefix)}
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", task["repo"].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
-    folder = cache_dir() / "envs" / f"{name}-{digest}"
+    folder = cache_dir() / "envs" / f"{folder_name(task['repo'])}-{digest}"
     report("environment: waiting")
     with locked(folder.parent / f"{folder.name}.lock"):  # one build per key; the others wait and reuse it
         if (folder / VENV / _MARKER).is_file():
