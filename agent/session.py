@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from agent.config import Settings
 from agent.events import Event, EventBus, ModelResponded, Notice, Retrying, RunStarted, ToolFinished, TurnFinished
@@ -84,9 +84,13 @@ def _in_background(create: Callable[[Path, str], Workspace], source: Path, run_i
     return create(source, run_id=run_id)
 
 
-# (the tests' interpreter, the commands' sandbox, the test commands the tree declares,
-#  why the first cannot start or None)
-_PythonCheck = tuple[PythonEnv, Isolation, "list[TestCommand]", "str | None"]
+class _PythonCheck(NamedTuple):
+    """What the start-up check found; see Session._check_python."""
+
+    python: PythonEnv  # the tests' interpreter
+    isolation: Isolation  # the commands' sandbox
+    detected: list[TestCommand]  # the test commands the tree declares
+    problem: str | None  # why the test command cannot start; None: it can
 
 
 def sessions_dir() -> Path:
@@ -151,10 +155,11 @@ class Session:
         self._runner: Runner | None = None
         self.bus = EventBus(*listeners)
         self.client = client or self._first_client()
-        self._python, self.isolation = self._sandbox(checking)
+        checked = self._checked(checking)
+        self._python, self.isolation = checked.python, checked.isolation
         self.ctx = self._tool_context(workspace.root if workspace else Workspace.root_for(self.run_id),
-                                      checking.result()[2], ask)
-        self._preflight(checking)
+                                      checked.detected, ask)
+        self._preflight(checked.problem)
         self.trajectory_path = settings.trajectory or state_dir() / "trajectories" / f"{self.run_id}.jsonl"
         self.limits = self._limits(asking)
         self.trajectory = TrajectoryWriter(self.trajectory_path, self._meta())
@@ -226,7 +231,7 @@ class Session:
         if self._fresh and self._copying.exception() is None:
             self._copying.result().discard()
 
-    def _check_python(self, tree: Path) -> "_PythonCheck":
+    def _check_python(self, tree: Path) -> _PythonCheck:
         """The tests' interpreter, the sandbox commands will get, the test
         commands `tree` declares (none looked for when one is configured), and
         why the test command cannot start (None: it can). `tree`: the user's
@@ -239,26 +244,24 @@ class Session:
         isolation = choose_isolation(self.settings.sandbox)
         detected = [] if self.settings.test_cmd else detect_test_commands(tree)
         test_cmd = self.settings.test_cmd or (detected[0].command if detected else None)
-        verified = self.settings.verify and test_cmd
-        problem = preflight(python, self.settings.sandbox, test_cmd, self.source) if verified else None
-        return python, isolation, detected, problem
+        gated = self.settings.verify and test_cmd
+        problem = preflight(python, self.settings.sandbox, test_cmd, self.source) if gated else None
+        return _PythonCheck(python, isolation, detected, problem)
 
-    def _sandbox(self, checking: "Future[_PythonCheck]") -> "tuple[PythonEnv, Isolation]":
-        """The tests' interpreter and the commands' sandbox, or why there are none."""
+    def _checked(self, checking: "Future[_PythonCheck]") -> _PythonCheck:
+        """The start-up check's findings, or why there is no interpreter or sandbox."""
         try:
-            python, isolation, _, _ = checking.result()
+            return checking.result()
         except PythonNotFound as exc:
             self._discard_copy()
             raise SessionError(str(exc), EXIT_USAGE) from exc
         except SandboxUnavailable as exc:
             self._discard_copy()
             raise SessionError(f"cannot prepare the working copy: {exc}") from exc
-        return python, isolation
 
-    def _preflight(self, checking: "Future[_PythonCheck]") -> None:
+    def _preflight(self, problem: str | None) -> None:
         """Before the first model request: can the test command start at all?
         A run whose gate can never pass would spend the whole budget."""
-        problem = checking.result()[3]
         if problem:
             self._discard_copy()
             raise SessionError(problem, EXIT_USAGE)
