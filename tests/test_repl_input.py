@@ -4,6 +4,11 @@ and @paths from a real git repository."""
 
 from __future__ import annotations
 
+import asyncio.runners
+import functools
+import os
+import signal
+import types
 from pathlib import Path
 
 import pytest
@@ -85,6 +90,30 @@ def test_questions_take_a_choice_a_unique_prefix_or_the_default() -> None:
 def test_a_ctrl_c_while_asking_interrupts() -> None:
     with pytest.raises(KeyboardInterrupt):
         ask("\x03", ["y", "n"], "n")
+
+
+@pytest.fixture
+def ctrl_c_as_a_prompt_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real SIGINT, landing where CI once caught one: just after asyncio's
+    runner installs its SIGINT handler, before it zeroes its interrupt count.
+    The handler cancels the prompt's task, the count is lost, and the runner
+    raises a bare CancelledError instead of KeyboardInterrupt."""
+    def install_then_interrupt(number: int, handler: object) -> object:
+        previous = signal.signal(number, handler)  # type: ignore[arg-type]
+        if isinstance(handler, functools.partial):  # the runner's own, not its restore
+            os.kill(os.getpid(), signal.SIGINT)
+        return previous
+
+    shim = types.SimpleNamespace(**{**vars(signal), "signal": install_then_interrupt})
+    monkeypatch.setattr(asyncio.runners, "signal", shim)
+
+
+@pytest.mark.usefixtures("ctrl_c_as_a_prompt_starts")
+def test_a_ctrl_c_as_the_prompt_starts_interrupts_like_any_other() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        read("never read\r")
+    with pytest.raises(KeyboardInterrupt):
+        ask("y\r", ["y", "n"], "n")
 
 
 def test_pick() -> None:

@@ -68,8 +68,8 @@ class Repl:
         self.say(GREETING)
         warned = False
         while self.running:
-            self._toolbar = toolbar_text(self.session)  # once per prompt, not per keystroke
             try:
+                self._toolbar = toolbar_text(self.session)  # once per prompt, not per keystroke
                 line = self.io.read()
             except KeyboardInterrupt:
                 if warned:

@@ -8,6 +8,7 @@ needs to know which one it has.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -87,6 +88,19 @@ def key_bindings() -> KeyBindings:
     return bindings
 
 
+def prompt_with(session: PromptSession[str], message: str) -> str:
+    """`session.prompt(message)`, with every way a Ctrl-C can end it raising
+    KeyboardInterrupt."""
+    try:
+        return session.prompt(message)
+    except asyncio.CancelledError:
+        # A Ctrl-C that arrives as the prompt's asyncio.run starts, before
+        # prompt-toolkit takes SIGINT over, cancels the prompt's task, and
+        # CPython's runner can reset the count that would have turned that
+        # into KeyboardInterrupt (its handler is installed before the count).
+        raise KeyboardInterrupt from None
+
+
 class PromptInput:
     """The prompt-toolkit prompt: history (Ctrl-R searches it), Alt-Enter for
     a newline, bracketed paste (a pasted block stays one message),
@@ -111,10 +125,10 @@ class PromptInput:
         self.questions: PromptSession[str] = PromptSession(**io)
 
     def read(self) -> str:
-        return self.prompt.prompt(PROMPT)
+        return prompt_with(self.prompt, PROMPT)
 
     def ask(self, question: str, choices: Sequence[str], default: str) -> str:
-        return ask_with(self.questions.prompt, question, choices, default)
+        return ask_with(lambda text: prompt_with(self.questions, text), question, choices, default)
 
 
 class PlainInput:
