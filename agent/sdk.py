@@ -1,66 +1,83 @@
-"""The `openai` package, imported without the part a request does not need.
+"""The `openai` package, imported without the parts a request does not need.
 
-`import openai` spends most of its half second building the model classes of
-`openai.types`, all of them (evals, graders, images, audio, vector stores...),
-because the package's `__init__` imports that whole subpackage. A request
-needs only the submodules its own resource imports (`openai.types.chat`,
-`openai.types.responses`). So before the SDK is imported, `openai.types` is
+`import openai` spends most of its half second building model classes,
+because the `__init__` of `openai.types` imports every one of them (evals,
+graders, images, audio, vector stores...), and the `__init__`s of its
+subpackages (`openai.types.responses`, `openai.types.chat`) import all of
+theirs. A request needs only the submodules its own resource imports. So
+before the SDK is imported, each package under `openai/types` is
 registered as the real package with its `__init__` not yet run: submodules
-import as usual, and the first name read from the package itself runs the
-`__init__` (once, under a lock), so code using `openai.types.X` sees no
-difference. That saves about 0.1 s before the first request (issue 14).
-Should a future SDK not import this way, the plain import is made.
+import as usual (also when read as the package's attribute), and the first
+other name read from the package runs its `__init__` (once, under a lock),
+so code using `openai.types.responses.Response` sees no difference. That
+saves about ?? s before the first request (issue 14). Should a future SDK
+not import this way, the plain import is made.
 
 Use `from agent.sdk import openai` instead of `import openai`.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import threading
 from pathlib import Path
 from types import ModuleType
 
-_TYPES = "openai.types"
 
-
-def _deferred_types() -> ModuleType | None:
-    """`openai.types` with its `__init__` run at the first name read from it;
-    None when the SDK is not laid out as a package with that subpackage."""
-    sdk = importlib.util.find_spec("openai")
-    if sdk is None or sdk.origin is None:
-        return None
-    init = Path(sdk.origin).parent / "types" / "__init__.py"
-    spec = importlib.util.spec_from_file_location(_TYPES, init, submodule_search_locations=[str(init.parent)])
-    if spec is None or spec.loader is None or not init.is_file():
+def _deferred(name: str, folder: Path) -> ModuleType | None:
+    """The package `name` (in `folder`) with its `__init__` run at the first
+    name read from it that is not one of its submodules."""
+    init = folder / "__init__.py"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
     lock = threading.RLock()
-    running: list[bool] = []  # the `__init__` is under way in the thread holding the lock
+    running = False  # the `__init__` is under way in the thread holding the lock
 
-    def __getattr__(name: str) -> object:
+    def __getattr__(attribute: str) -> object:
+        nonlocal running
+        if (folder / f"{attribute}.py").is_file() or (folder / attribute / "__init__.py").is_file():
+            return importlib.import_module(f"{name}.{attribute}")
         with lock:
             if "__getattr__" in module.__dict__ and not running:
-                running.append(True)
+                running = True
                 try:
                     spec.loader.exec_module(module)
                     del module.__getattr__
                 finally:
-                    running.clear()
+                    running = False
         try:
-            return module.__dict__[name]
+            return module.__dict__[attribute]
         except KeyError:  # not (yet) defined, as in any module
-            raise AttributeError(f"module {_TYPES!r} has no attribute {name!r}") from None
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
 
     module.__getattr__ = __getattr__  # type: ignore[attr-defined]
     return module
 
 
+def _deferred_packages() -> dict[str, ModuleType]:
+    """The packages under `openai/types`, deferred; none when the SDK is not
+    laid out so."""
+    sdk = importlib.util.find_spec("openai")
+    if sdk is None or sdk.origin is None:
+        return {}
+    root = Path(sdk.origin).parent
+    packages = {}
+    for init in sorted((root / "types").glob("**/__init__.py")):
+        name = ".".join(("openai", *init.parent.relative_to(root).parts))
+        if (module := _deferred(name, init.parent)) is None:
+            return {}
+        packages[name] = module
+    return packages
+
+
 def _import_deferring_types() -> None:
-    if "openai" in sys.modules or (types := _deferred_types()) is None:
+    if "openai" in sys.modules or not (packages := _deferred_packages()):
         return
-    sys.modules[_TYPES] = types
+    sys.modules.update(packages)
     try:
         import openai  # noqa: F401
     except Exception:  # an SDK this cannot defer for: forget the attempt, import it plainly below

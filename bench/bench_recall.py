@@ -228,8 +228,8 @@ def main() -> None:
     if len(rows) > 1:  # pooled over every case of every repository
         files, defs = sum(r["files"] for r in rows), sum(r["defs"] for r in rows)
         print(f"{'all':<18}{sum(r['cases'] for r in rows):>6}{files:>6}"
-              f"{100 * sum(r['files in'] for r in rows) / max(files, 1):>11.0f}%{'':>10}{defs:>6}"
-              f"{100 * sum(r['defs shown'] for r in rows) / max(defs, 1):>9.0f}%")
+              f"{100 * sum(r['files in'] for r in rows) / max(files, 1):>11.1f}%{'':>10}{defs:>6}"
+              f"{100 * sum(r['defs shown'] for r in rows) / max(defs, 1):>9.1f}%")  # targets are near
     print("1-2 char: one- or two-character definitions per map; warm s: median seconds of a repeated map")
     shutil.rmtree(cache, ignore_errors=True)
     if args.misses:

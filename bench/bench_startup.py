@@ -1,6 +1,6 @@
 """Start-up: from process start to the first model request, and peak memory.
 
-    python3 bench/bench_startup.py [REPO ...] [--warm-runs N] [--checkout DIR ...] [--codex PATH]
+    python3 bench/bench_startup.py [REPO ...] [--warm-runs N] [--checkout DIR ...] [--codex PATH] [--api chat]
 
 Runs the real CLI (`python -m agent TASK --base-url FAKE --no-apply`) in each
 repository (default: a generated 2,000-file one) against the fake OpenAI server
@@ -14,6 +14,9 @@ The model answers with one tool call under `--max-steps 1`: the run stops
 after that step without running the project's tests, yet everything a user's
 run does before its first request (the test command's detection and
 preflight included) is measured.
+
+We speak the Responses API, as to api.openai.com and as Codex CLI does;
+`--api chat` measures the Chat Completions path (other servers) instead.
 
 `--checkout DIR` (repeatable) runs another checkout of codex-agent too, e.g.
 the commit before a change; `--codex PATH` runs Codex CLI (`codex exec`) the
@@ -74,7 +77,7 @@ class Program:
 PACKAGES = ("agent", "sandbox", "tools")  # what `pip install` puts in site-packages
 
 
-def ours(checkout: Path, pycache: Path) -> Program:
+def ours(checkout: Path, pycache: Path, api: str) -> Program:
     """Our CLI from `checkout`, its modules compiled into `pycache` first, as
     `pip install` compiles an installed package's (this machine's
     PYTHONDONTWRITEBYTECODE would have every run compile them again)."""
@@ -84,7 +87,7 @@ def ours(checkout: Path, pycache: Path) -> Program:
                    env=env_pyc, check=True, stdout=subprocess.DEVNULL)
 
     def argv(base_url: str) -> list[str]:
-        return [sys.executable, "-m", "agent", TASK, "--base-url", base_url, "--api", "chat",
+        return [sys.executable, "-m", "agent", TASK, "--base-url", base_url, "--api", api,
                 "--model", "gpt-5.2-codex", "--no-apply", "--max-steps", "1"]
 
     def env(home: Path) -> dict[str, str]:
@@ -199,10 +202,12 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, action="append", default=[],
                         help="another codex-agent checkout to run too (e.g. before a change)")
     parser.add_argument("--codex", type=Path, help="Codex CLI's `codex` binary, to run too")
+    parser.add_argument("--api", choices=["responses", "chat"], default="responses",
+                        help="our wire API (responses: what api.openai.com users get, and what Codex speaks)")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-repo-") as tmp:
         checkouts = [ROOT, *(c.resolve() for c in opts.checkout)]
-        programs = [*(ours(c, Path(tmp) / f"pycache{i}") for i, c in enumerate(checkouts)),
+        programs = [*(ours(c, Path(tmp) / f"pycache{i}", opts.api) for i, c in enumerate(checkouts)),
                     *([codex_cli(opts.codex)] * bool(opts.codex))]
         repos = opts.repos or [generated_repo(Path(tmp) / "generated")]
         print(f"{'repository':12} {'files':>6} {'program':40} {'cold s':>7} {'warm s':>7} {'warm CPU s':>10} "

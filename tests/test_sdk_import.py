@@ -33,6 +33,19 @@ def test_a_request_does_not_build_every_type_yet_every_type_is_there():
     assert out.splitlines() == ["False False", "Batch Completion True"]
 
 
+def test_subpackages_wait_too_and_their_submodules_are_attributes_as_usual():
+    out = python("""
+        import sys
+        from agent.sdk import openai
+        openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1").chat.completions
+        responses = sys.modules["openai.types.responses"]
+        print("Response" in vars(responses))  # a chat request has not built the Responses API's types
+        print(responses.response_create_params.__name__, "Response" in vars(responses))
+        print(openai.types.responses.Response.__name__, "Response" in vars(responses))
+    """)
+    assert out.splitlines() == ["False", "openai.types.responses.response_create_params False", "Response True"]
+
+
 def test_threads_reading_the_types_at_once_all_see_them():
     out = python("""
         import threading
