@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,37 @@ def test_ctrl_c_at_the_prompt_warns_and_a_second_one_leaves(repo: Path) -> None:
     with FakeOpenAI([]) as server:
         driven = drive(repo, server, exit_keys="\x03\x03")
     assert driven.out.count("Press Ctrl-C again or Ctrl-D to exit.") == 1
+
+
+class InterruptedWhileWarning(io.StringIO):
+    """A screen at which the second Ctrl-C arrives as a real SIGINT while the
+    REPL is still saying how to leave, between two prompts."""
+
+    pressed = False
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if "Press Ctrl-C again" in text and not self.pressed:
+            self.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return written
+
+
+def test_a_second_ctrl_c_between_prompts_still_leaves_properly(repo: Path) -> None:
+    with FakeOpenAI([call("write_file", {"path": "notes.txt", "content": "kept\n"}), text("Wrote it.")]) as server:
+        driven = Driven(repo, server, "write notes\r\x03" + "keep\r")
+        driven.screen = InterruptedWhileWarning()
+        driven.repl.view.console.file = driven.screen
+        try:
+            assert driven.run() == 0
+        except KeyboardInterrupt:
+            pytest.fail("the Ctrl-C escaped the REPL: it ended without leaving (no word of the kept change)")
+    assert "Press Ctrl-C again" in driven.out
+    # The way out was taken as with any exit: the change is kept, and the user told where.
+    assert "codex-agent/" in driven.out and "notes.txt" in driven.out
+    assert not (repo / "notes.txt").exists()
+    branch = git(repo, "branch", "--list", "codex-agent/*").strip().lstrip("* ")
+    assert git(repo, "show", f"{branch}:notes.txt") == "kept\n"
 
 
 def test_a_message_between_two_ctrl_c_resets_the_warning(repo: Path) -> None:

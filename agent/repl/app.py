@@ -66,6 +66,15 @@ class Repl:
     def run(self) -> int:
         """Read and handle lines until the user leaves; the exit code."""
         self.say(GREETING)
+        try:
+            self._converse()
+        except KeyboardInterrupt:
+            # A Ctrl-C between prompts (the terminal is not prompt-toolkit's
+            # then): one pressed right after the first, as users do to leave.
+            pass
+        return self.leave()
+
+    def _converse(self) -> None:
         warned = False
         while self.running:
             try:
@@ -81,7 +90,6 @@ class Repl:
                 break
             warned = False
             self.handle(line)
-        return self.leave()
 
     def handle(self, line: str) -> None:
         if not line.strip():
