@@ -37,24 +37,28 @@ def _deferred(name: str, folder: Path) -> ModuleType | None:
         return None
     module = importlib.util.module_from_spec(spec)
     lock = threading.RLock()
-    running = False  # the `__init__` is under way in the thread holding the lock
+    started = False  # the `__init__` ran, or runs now in the thread holding the lock
 
     def __getattr__(attribute: str) -> object:
-        nonlocal running
+        nonlocal started
         if (folder / f"{attribute}.py").is_file() or (folder / attribute / "__init__.py").is_file():
             return importlib.import_module(f"{name}.{attribute}")
         with lock:
-            if "__getattr__" in module.__dict__ and not running:
-                running = True
+            if not started:
+                started = True
                 try:
                     spec.loader.exec_module(module)
+                except BaseException:
+                    started = False  # the next read tries again
+                    raise
+                if module.__dict__.get("__getattr__") is __getattr__:  # one the `__init__` defines stays
                     del module.__getattr__
-                finally:
-                    running = False
-        try:
+        if attribute in module.__dict__:
             return module.__dict__[attribute]
-        except KeyError:  # not (yet) defined, as in any module
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
+        if (own := module.__dict__.get("__getattr__")) not in (None, __getattr__):
+            return own(attribute)
+        # Not (yet) defined, as in any module.
+        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
     module.__getattr__ = __getattr__  # type: ignore[attr-defined]
     return module
@@ -85,6 +89,10 @@ def _import_deferring_types() -> None:
     except Exception:  # an SDK this cannot defer for: forget the attempt, import it plainly below
         for name in [m for m in sys.modules if m == "openai" or m.startswith("openai.")]:
             del sys.modules[name]
+        return
+    for name, package in packages.items():  # bound in its parent, as an import would have done
+        parent, _, child = name.rpartition(".")
+        vars(sys.modules[parent]).setdefault(child, package)
 
 
 _import_deferring_types()

@@ -88,3 +88,16 @@ def test_an_sdk_that_cannot_be_imported_so_is_imported_plainly(tmp_path):
         print(openai.OpenAI, openai.types.READY)
     """, tmp_path)
     assert out == "plain True"
+
+
+def test_a_getattr_of_the_packages_own_is_kept(tmp_path):
+    package = tmp_path / "openai"
+    (package / "types").mkdir(parents=True)
+    (package / "types" / "__init__.py").write_text("def __getattr__(name):\n    return 'lazily ' + name\n")
+    (package / "__init__.py").write_text("OpenAI = 'fake'\n")
+    out = python("""
+        from agent.sdk import openai
+        import openai.types
+        print(openai.types.first, "/", openai.types.second)
+    """, tmp_path)
+    assert out == "lazily first / lazily second"
