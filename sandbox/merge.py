@@ -116,6 +116,9 @@ def apply_changes(changes: list[Change], folder: Path, *, git_dir: Path | None =
     except (GitError, OSError) as exc:
         _restore(target.folder, saved)
         return ApplyResult(False, f"Nothing was applied: {exc}.")
+    except BaseException:  # Ctrl-C, or a SIGTERM made KeyboardInterrupt: not half-applied either
+        _restore(target.folder, saved)
+        raise
     applied = sorted(result)
     # Named, because `runs ID --apply` may be typed in another folder than the one it lands in.
     files = f"{len(applied)} file" + ("" if len(applied) == 1 else "s")

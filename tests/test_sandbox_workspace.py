@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import merge
 from sandbox.git import git_dirs
 from sandbox.runs import list_runs
 from sandbox.workspace import FileStat, Workspace
@@ -127,6 +129,25 @@ def test_apply_brings_exactly_the_changes_and_keeps_the_users_edits(repo):
     assert git(repo, "branch", "--list", "codex-agent/*") == ""
     assert list_runs() == []
     ws.discard()  # harmless after apply
+
+
+def test_a_ctrl_c_while_the_tree_is_written_leaves_it_as_it_was(repo, monkeypatch):
+    ws = Workspace.create(repo)
+    (ws.root / "lines.txt").write_text(LINES + "line 11\n")
+    (ws.root / "doomed.txt").unlink()
+    before = fingerprint(repo)
+    write = merge._Target.git
+
+    def interrupted(target, *args, **kwargs):
+        if args[0] == "checkout-index":  # doomed.txt is deleted already: the tree is half-written
+            os.kill(os.getpid(), signal.SIGINT)
+        return write(target, *args, **kwargs)
+
+    monkeypatch.setattr(merge._Target, "git", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ws.apply()
+    assert fingerprint(repo) == before
+    assert ws.root.exists() and ws.changed_files()  # the work is still there, to apply again
 
 
 def test_a_same_size_edit_right_after_checkout_is_seen_later(repo):
