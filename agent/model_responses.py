@@ -15,7 +15,6 @@ from agent.model import (
     ToolSchemas,
     announce,
     arguments_text,
-    dump,
     is_overflow_text,
     one_line,
 )
@@ -121,37 +120,48 @@ class ResponsesClient(OpenAIClient):
 
     def _send(self, params: dict[str, Any], on_text: TextCallback, on_reasoning: TextCallback) -> ModelReply:
         if not self.stream:
-            return announce(self._settle(self.sdk.responses.create(**params)), on_text, on_reasoning)
+            return announce(self._settle(self._post(params, stream=False)), on_text, on_reasoning)
         final = None
-        stream = self.sdk.responses.create(**params, stream=True)
+        stream = self._post({**params, "stream": True}, stream=True)
         for event in stream:
-            kind = event.type
+            kind = event["type"]
             if kind == "response.output_text.delta":
-                on_text(event.delta)
+                on_text(event["delta"])
             elif kind == "response.reasoning_summary_text.delta":
-                on_reasoning(event.delta)
-            elif kind == "response.reasoning_summary_part.added" and event.summary_index > 0:
+                on_reasoning(event["delta"])
+            elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
                 on_reasoning("\n\n")  # summary parts are paragraphs
             elif kind in ("response.completed", "response.incomplete"):
-                final = event.response
+                final = event["response"]
             elif kind == "response.failed":
-                err = event.response.error
-                raise _stream_failure(err.code if err else None, err.message if err else "the response failed")
+                err = event["response"].get("error") or {}
+                raise _stream_failure(err.get("code"), err.get("message") or "the response failed")
             elif kind == "error":
-                raise _stream_failure(event.code, event.message)
+                raise _stream_failure(event.get("code"), event.get("message") or "the stream reported an error")
         if final is None:
             raise self._ended_early(stream)
         return self._settle(final)
+
+    def _post(self, params: dict[str, Any], *, stream: bool) -> Any:
+        """POST /responses through the SDK's client -- its auth, retries'
+        errors and SSE decoding -- but not through its typed `responses`
+        resource: importing that builds the whole Responses API model tree
+        (about 0.3 s of CPU, most of the first request's delay on a fresh
+        process) for replies of which we read a few fields. The response and
+        the events come back as the JSON the server sent."""
+        return self.sdk.post("/responses", body=params, cast_to=object, stream=stream,
+                             stream_cls=openai.Stream[object],
+                             options={"security": {"bearer_auth": True}})  # as the resource sends it
 
     def _settle(self, response: Any) -> ModelReply:
         """The reply as the loop may trust it: arguments repaired where
         unambiguous, calls of a reply cut by max_output_tokens refused; an
         empty reply is a server failure, not an answer."""
         reply = parse_response(response)
-        incomplete = response.status == "incomplete"
+        incomplete = response.get("status") == "incomplete"
         reply.notices += settle_calls(reply.message.tool_calls, truncated=incomplete)
         if not reply.message.tool_calls and not reply.message.content.strip():
-            status = f"status {response.status!r}" + (" (cut by max_output_tokens)" if incomplete else "")
+            status = f"status {response.get('status')!r}" + (" (cut by max_output_tokens)" if incomplete else "")
             raise Retryable(ModelError(f"{self.base_url} sent an empty reply ({status})", "server"))
         return reply
 
@@ -203,51 +213,56 @@ def _replayed(m: Message) -> list[dict[str, Any]]:
     return items
 
 
-def _input_item(item: Any) -> dict[str, Any] | None:
+def _input_item(item: dict[str, Any]) -> dict[str, Any] | None:
     """An output item as the input item that replays it, or None when it
     cannot be replayed (reasoning without encrypted content is useless
     without storage, and its bare id would be refused)."""
-    if item.type == "reasoning":
-        if not item.encrypted_content:
+    kind = item.get("type")
+    if kind == "reasoning":
+        if not item.get("encrypted_content"):
             return None
-        summary = [{"type": "summary_text", "text": s.text} for s in item.summary]
-        return {"type": "reasoning", "id": item.id, "summary": summary, "encrypted_content": item.encrypted_content}
-    if item.type == "message":
-        content = [{"type": "output_text", "text": part.text, "annotations": []}
-                   for part in item.content if part.type == "output_text"]
-        if not item.id:
+        summary = [{"type": "summary_text", "text": s["text"]} for s in item.get("summary") or ()]
+        return {"type": "reasoning", "id": item["id"], "summary": summary, "encrypted_content": item["encrypted_content"]}
+    if kind == "message":
+        content = [{"type": "output_text", "text": part["text"], "annotations": []} for part in _output_texts(item)]
+        if not item.get("id"):
             return {"role": "assistant", "content": "".join(p["text"] for p in content)}
-        return {"type": "message", "id": item.id, "role": "assistant", "status": "completed", "content": content}
-    if item.type == "function_call":
-        replay = {"type": "function_call", "call_id": item.call_id, "name": item.name,
-                  "arguments": arguments_text(item.arguments)}
-        return {**replay, "id": item.id} if item.id else replay
+        return {"type": "message", "id": item["id"], "role": "assistant", "status": "completed", "content": content}
+    if kind == "function_call":
+        replay = {"type": "function_call", "call_id": item["call_id"], "name": item["name"],
+                  "arguments": arguments_text(item.get("arguments"))}
+        return {**replay, "id": item["id"]} if item.get("id") else replay
     return None
 
 
-def parse_response(response: Any) -> ModelReply:
-    """A Responses API `Response` as a ModelReply."""
+def _output_texts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    return [part for part in item.get("content") or () if part.get("type") == "output_text"]
+
+
+def parse_response(response: dict[str, Any]) -> ModelReply:
+    """A Responses API `Response`, as the JSON the server sent, as a ModelReply."""
     texts: list[str] = []
     summaries: list[str] = []
     calls: list[ToolCall] = []
     kept: list[dict[str, Any]] = []
-    for item in response.output:
-        if item.type == "message":
-            texts.extend(part.text for part in item.content if part.type == "output_text")
-        elif item.type == "function_call":
-            calls.append(ToolCall(id=item.call_id, name=item.name, arguments=arguments_text(item.arguments)))
-        elif item.type == "reasoning":
-            summaries.extend(s.text for s in item.summary)
+    for item in response["output"]:  # none: not a Response (the caller says the server is not the API)
+        kind = item.get("type")
+        if kind == "message":
+            texts.extend(part["text"] for part in _output_texts(item))
+        elif kind == "function_call":
+            calls.append(ToolCall(id=item["call_id"], name=item["name"], arguments=arguments_text(item.get("arguments"))))
+        elif kind == "reasoning":
+            summaries.extend(s["text"] for s in item.get("summary") or ())
         if (replay := _input_item(item)) is not None:
             kept.append(replay)
     usage = Usage()
-    if response.usage:
-        details = response.usage.input_tokens_details
+    if used := response.get("usage"):
+        details = used.get("input_tokens_details") or {}
         usage = Usage(
-            input_tokens=response.usage.input_tokens,
-            cached_input_tokens=(details.cached_tokens or 0) if details else 0,
-            output_tokens=response.usage.output_tokens,
+            input_tokens=used.get("input_tokens") or 0,
+            cached_input_tokens=details.get("cached_tokens") or 0,
+            output_tokens=used.get("output_tokens") or 0,
         )
     message = Message(role="assistant", content="".join(texts), tool_calls=calls, provider_items=kept)
-    return ModelReply(message, usage, reasoning="\n\n".join(summaries), model=response.model, raw=dump(response))
-
+    return ModelReply(message, usage, reasoning="\n\n".join(summaries), model=response.get("model") or "",
+                      raw=response)

@@ -101,3 +101,29 @@ def test_a_getattr_of_the_packages_own_is_kept(tmp_path):
         print(openai.types.first, "/", openai.types.second)
     """, tmp_path)
     assert out == "lazily first / lazily second"
+
+
+def test_a_responses_api_request_builds_none_of_its_typed_models():
+    # The typed `responses` resource would import the whole Responses API model
+    # tree (~0.3 s of CPU before the first request); the client reads the JSON.
+    from tests.fake_openai import FakeOpenAI, call, text
+
+    with FakeOpenAI([call("read_file", {"path": "a.py"}), text("streamed"), text("whole")]) as server:
+        out = python(f"""
+            import sys
+            from agent.sdk import openai
+            from agent.messages import Message
+            from agent.model_responses import ResponsesClient
+            sdk = openai.OpenAI(api_key="sk-test", base_url="{server.base_url}", max_retries=0)
+            history = [Message(role="user", content="hi")]
+            for stream in (True, True, False):
+                reply = ResponsesClient(sdk, model="m", stream=stream).complete("be brief", history, None)
+                print([(c.name, c.arguments) for c in reply.message.tool_calls], reply.message.content)
+            print("openai.resources.responses" in sys.modules, "openai.types.responses.response" in sys.modules)
+        """)
+    assert out.splitlines() == [
+        """[('read_file', '{"path": "a.py"}')] """,
+        "[] streamed",
+        "[] whole",
+        "False False",
+    ]
