@@ -404,3 +404,23 @@ def test_a_method_is_shown_without_its_self(tmp_path: Path) -> None:
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     assert "  class Cart\n    def add_item(item)\n    def clear_all()\n    def url_for(endpoint)\n" in text
     assert "  def merge(self, other)" in text  # a function's first parameter is its own, whatever its name
+
+
+def test_a_word_of_the_task_finds_definitions_by_its_stem(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/hooks.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
+    files["pkg/hooks.py"] += "def pytest_configure(config):\n    pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    text = build_repo_map(repo, tokens=400, task="Raise UsageError for invalid configuration values")
+    assert _headings(text)[0] == "pkg/hooks.py"
+    assert "def pytest_configure(config)" in text
+
+
+def test_a_word_names_its_folder_in_the_plural_too(tmp_path: Path) -> None:
+    files = _filler(30)
+    files["pkg/domains/__init__.py"] = ""
+    files["pkg/domains/javascript.py"] = "class JSCallable:\n    def handle_signature(self, sig):\n        pass\n"
+    repo = make_repo(tmp_path / "r", files)
+    assert _headings(build_repo_map(repo, tokens=300))[0] != "pkg/domains/javascript.py"
+    task = "js domain: remove extra brackets from arguments"
+    assert _headings(build_repo_map(repo, tokens=300, task=task))[0] == "pkg/domains/javascript.py"

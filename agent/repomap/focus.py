@@ -11,10 +11,12 @@ only when it is that file's or folder's base name (`sparsetools`, `signals`,
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _PATHISH = re.compile(r"[\w.\-/]+\.[A-Za-z0-9]{1,5}\b|[\w.\-]+(?:/[\w.\-]+)+")
 _IDENTISH = re.compile(r"`([A-Za-z_][\w.]*)`|\b([A-Za-z_]\w*(?:_\w+|[a-z][A-Z]\w*))\b|\b([A-Z][a-z]+[A-Z]\w*)\b")
@@ -116,7 +118,8 @@ def resolve_focus(
             tested = by_stem.get(lower.removeprefix("test_"), []) if lower.startswith("test_") else []
             if 0 < len(tested) <= MAX_WORD_FILES:  # test_error_functions -> error_functions.py
                 focus.add(tested, WORD_SHARE, f"the task names its test file {word}")
-        for folder in folder_names.get(lower, []):
+        # "domain" names sphinx/domains/ too.
+        for folder in folder_names.get(lower) or folder_names.get(lower + "s", []):
             if len(by_folder[folder]) <= MAX_FOLDER_FILES:
                 focus.add(by_folder[folder], WORD_SHARE, f"its folder {folder}/ matches the task's word '{word}'")
         if len(definers.get(word, ())) == 1 and word not in focus.idents:
@@ -135,16 +138,30 @@ def resolve_focus(
 def _parts(word: str) -> list[str]:
     """The pieces of a word to look for inside definitions' names: the word,
     or the parts of a compound one the repository does not define
-    (`junit_family` -> junit, family), singular (`namespaces` -> namespace)."""
+    (`junit_family` -> junit, family), each by its stem (`configuration` ->
+    configur, found in `pytest_configure`; `namespaces` -> namespac)."""
     pieces = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", word) if "_" in word or not word.islower() else [word]
     found = []
     for piece in pieces:
         piece = piece.lower()
-        if len(piece) > MIN_PART and piece.endswith("s") and not piece.endswith("ss"):
-            piece = piece[:-1]
+        if piece in _STOP_WORDS:
+            continue
+        piece = _stem(piece) if len(piece) > MIN_PART else piece
         if len(piece) >= MIN_PART and piece not in _STOP_WORDS:
             found.append(piece)
     return found
+
+
+def _stem(word: str) -> str:
+    return _english().stemWord(word)
+
+
+@functools.cache
+def _english() -> Any:
+    # Imported here: a warm start takes the map from its cache and never needs it.
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def named_files(paths: Iterable[str], focus_files: Sequence[str] = (), task: str = "") -> set[str]:
