@@ -113,12 +113,11 @@ def apply_changes(changes: list[Change], folder: Path, *, git_dir: Path | None =
     saved = _save(target.folder, result)
     try:
         _write(target, result)
-    except (GitError, OSError) as exc:
+    except BaseException as exc:  # a Ctrl-C, or a SIGTERM made KeyboardInterrupt, too: never half-applied
         _restore(target.folder, saved)
+        if not isinstance(exc, (GitError, OSError)):
+            raise
         return ApplyResult(False, f"Nothing was applied: {exc}.")
-    except BaseException:  # Ctrl-C, or a SIGTERM made KeyboardInterrupt: not half-applied either
-        _restore(target.folder, saved)
-        raise
     applied = sorted(result)
     # Named, because `runs ID --apply` may be typed in another folder than the one it lands in.
     files = f"{len(applied)} file" + ("" if len(applied) == 1 else "s")
