@@ -230,14 +230,21 @@ def test_a_module_names_the_tests_most_surely_about_it(tmp_path: Path) -> None:
     assert "lib/money.py:\n  (tested by lib/tests/test_money.py, lib/tests/test_misc0.py, +4 more)" in text
 
 
-def test_a_definition_whose_name_holds_a_word_of_the_task_goes_first(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module,definition,task", [
+    ("pkg/auth.py", "def get_netrc_auth(url)", "Fix empty netrc entry usage"),
+    # By its stem: "configuration" and "configure" share "configur".
+    ("pkg/hooks.py", "def pytest_configure(config)", "Raise UsageError for invalid configuration values"),
+])
+def test_a_definition_whose_name_holds_a_word_of_the_task_goes_first(
+    tmp_path: Path, module: str, definition: str, task: str
+) -> None:
     files = _filler(30)
-    files["pkg/auth.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
-    files["pkg/auth.py"] += "def get_netrc_auth(url):\n    pass\n"
+    files[module] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
+    files[module] += f"{definition}:\n    pass\n"
     repo = make_repo(tmp_path / "r", files)
-    text = build_repo_map(repo, tokens=400, task="Fix empty netrc entry usage")
-    assert _headings(text)[0] == "pkg/auth.py"
-    assert "def get_netrc_auth(url)" in text
+    text = build_repo_map(repo, tokens=400, task=task)
+    assert _headings(text)[0] == module
+    assert definition in text
 
 
 def test_a_definition_the_task_names_goes_before_those_holding_its_words(tmp_path: Path) -> None:
@@ -404,16 +411,6 @@ def test_a_method_is_shown_without_its_self(tmp_path: Path) -> None:
     text = build_repo_map(make_repo(tmp_path / "r", files), tokens=2000)
     assert "  class Cart\n    def add_item(item)\n    def clear_all()\n    def url_for(endpoint)\n" in text
     assert "  def merge(self, other)" in text  # a function's first parameter is its own, whatever its name
-
-
-def test_a_word_of_the_task_finds_definitions_by_its_stem(tmp_path: Path) -> None:
-    files = _filler(30)
-    files["pkg/hooks.py"] = "".join(f"def helper_number_{i}():\n    pass\n" for i in range(30))
-    files["pkg/hooks.py"] += "def pytest_configure(config):\n    pass\n"
-    repo = make_repo(tmp_path / "r", files)
-    text = build_repo_map(repo, tokens=400, task="Raise UsageError for invalid configuration values")
-    assert _headings(text)[0] == "pkg/hooks.py"
-    assert "def pytest_configure(config)" in text
 
 
 def test_a_word_names_its_folder_in_the_plural_too(tmp_path: Path) -> None:
