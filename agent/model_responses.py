@@ -122,7 +122,7 @@ class ResponsesClient(OpenAIClient):
         if not self.stream:
             return announce(self._settle(self._post(params, stream=False)), on_text, on_reasoning)
         final = None
-        stream = self._post({**params, "stream": True}, stream=True)
+        stream = self._post(params, stream=True)
         for event in stream:
             kind = event["type"]
             if kind == "response.output_text.delta":
@@ -149,7 +149,8 @@ class ResponsesClient(OpenAIClient):
         (about 0.3 s of CPU, most of the first request's delay on a fresh
         process) for replies of which we read a few fields. The response and
         the events come back as the JSON the server sent."""
-        return self.sdk.post("/responses", body=params, cast_to=object, stream=stream,
+        body = {**params, "stream": True} if stream else params
+        return self.sdk.post("/responses", body=body, cast_to=object, stream=stream,
                              stream_cls=openai.Stream[object],
                              options={"security": {"bearer_auth": True}})  # as the resource sends it
 
@@ -158,11 +159,12 @@ class ResponsesClient(OpenAIClient):
         unambiguous, calls of a reply cut by max_output_tokens refused; an
         empty reply is a server failure, not an answer."""
         reply = parse_response(response)
-        incomplete = response.get("status") == "incomplete"
+        status = response.get("status")
+        incomplete = status == "incomplete"
         reply.notices += settle_calls(reply.message.tool_calls, truncated=incomplete)
         if not reply.message.tool_calls and not reply.message.content.strip():
-            status = f"status {response.get('status')!r}" + (" (cut by max_output_tokens)" if incomplete else "")
-            raise Retryable(ModelError(f"{self.base_url} sent an empty reply ({status})", "server"))
+            said = f"status {status!r}" + (" (cut by max_output_tokens)" if incomplete else "")
+            raise Retryable(ModelError(f"{self.base_url} sent an empty reply ({said})", "server"))
         return reply
 
 

@@ -10,10 +10,10 @@ registered as the real package with its `__init__` not yet run: submodules
 import as usual (also when read as the package's attribute), and the first
 other name read from the package runs its `__init__` (once, under a lock),
 so code using `openai.types.responses.Response` sees no difference. On
-sympy that brings the first request 0.25 s sooner on the Chat Completions
-API and 0.07 s on the Responses API, whose resource module imports most of
-its types itself (issue 14, bench/bench_startup.py). Should a future SDK
-not import this way, the plain import is made.
+sympy that brings the first request 0.25 s sooner (issue 14,
+bench/bench_startup.py); the Responses API client skips its typed resource
+for the same reason (agent/model_responses.py). Should a future SDK not
+import this way, the plain import is made.
 
 Use `from agent.sdk import openai` instead of `import openai`.
 """

@@ -146,14 +146,10 @@ def _parts(word: str) -> list[str]:
         piece = piece.lower()
         if piece in _STOP_WORDS:
             continue
-        piece = _stem(piece) if len(piece) > MIN_PART else piece
+        piece = _english().stemWord(piece) if len(piece) > MIN_PART else piece
         if len(piece) >= MIN_PART and piece not in _STOP_WORDS:
             found.append(piece)
     return found
-
-
-def _stem(word: str) -> str:
-    return _english().stemWord(word)
 
 
 @functools.cache
